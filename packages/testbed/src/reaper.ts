@@ -1,0 +1,45 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/**
+ * A guardian process that kills every component's process group when this process
+ * dies, however it dies (exit, exception, Ctrl-C, SIGKILL): it holds the read end of
+ * a pipe, and a pipe's end-of-file is the one signal no death can skip.
+ */
+const GUARDIAN = `
+groups=" "
+while IFS= read -r line; do
+  case "$line" in
+    +*) groups="$groups\${line#+} " ;;
+    -*) groups="\${groups/ \${line#-} / }" ;;
+  esac
+done
+for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done
+sleep 2
+for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done
+`;
+
+let guardian: ChildProcess | undefined;
+
+function ensureGuardian(): ChildProcess {
+  if (guardian) return guardian;
+  // detached: its own session, so a terminal's Ctrl-C does not end it before it did its job.
+  const child = spawn('bash', ['-c', GUARDIAN], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  child.unref();
+  const stdin = child.stdin;
+  if (!stdin) throw new Error('testbed: could not open the guardian pipe');
+  // The pipe must not keep this process alive; it closes when the process goes.
+  (stdin as unknown as { unref?: () => void }).unref?.();
+  stdin.on('error', () => {});
+  guardian = child;
+  return child;
+}
+
+/** Puts a process group under the guardian's watch. */
+export function watchProcessGroup(pgid: number): void {
+  ensureGuardian().stdin?.write(`+${pgid}\n`);
+}
+
+/** Takes a process group off the guardian's watch once it is gone. */
+export function unwatchProcessGroup(pgid: number): void {
+  guardian?.stdin?.write(`-${pgid}\n`);
+}
