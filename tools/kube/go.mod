@@ -193,4 +193,7 @@ replace (
 	k8s.io/metrics => k8s.io/metrics v0.31.14
 	k8s.io/mount-utils => k8s.io/mount-utils v0.31.14
 	k8s.io/pod-security-admission => k8s.io/pod-security-admission v0.31.14
+	k8s.io/sample-apiserver => ./stub/sample-apiserver
+	k8s.io/sample-cli-plugin => ./stub/sample-cli-plugin
+	k8s.io/sample-controller => ./stub/sample-controller
 )

@@ -2,8 +2,22 @@ import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ComponentError } from './componentError.ts';
 
-/** Finds an executable on PATH or in extra directories; a clear error names the component. */
+/**
+ * Finds an executable on PATH or in extra directories (or checks an explicit path, one
+ * with a `/`); a clear error names the component.
+ */
 export function findBinary(component: string, name: string, extraDirs: string[] = []): string {
+  if (name.includes('/')) {
+    try {
+      accessSync(name, constants.X_OK);
+      return name;
+    } catch {
+      throw new ComponentError(
+        component,
+        `binary '${name}' not found or not executable; run scripts/setup.sh`,
+      );
+    }
+  }
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', ...extraDirs];
   for (const dir of dirs) {
     if (!dir) continue;

@@ -47,9 +47,14 @@ export class Buildah implements AsyncDisposable {
       return stdout.trim();
     } catch (error) {
       const e = error as { stderr?: string; message: string };
-      throw new ComponentError('buildah', `buildah ${args.slice(0, 2).join(' ')} failed`, e.stderr ?? e.message, {
-        cause: error,
-      });
+      throw new ComponentError(
+        'buildah',
+        `buildah ${args.slice(0, 2).join(' ')} failed`,
+        e.stderr ?? e.message,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

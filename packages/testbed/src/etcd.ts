@@ -8,6 +8,10 @@ import { waitUntilReady } from './waitUntil.ts';
 import { makeWorkDir } from './workDir.ts';
 
 export interface EtcdOptions {
+  /** Listen on this port instead of a free one (no retry if it is taken). */
+  port?: number;
+  /** Path of the executable, instead of looking it up. */
+  binary?: string;
   /** Keep data here across restarts (default: a temp dir on tmpfs, removed on stop). */
   dir?: string;
   timeoutMs?: number;
@@ -23,13 +27,14 @@ export interface EtcdHandle extends ComponentHandle {
 
 /** Starts a single-member etcd (Debian etcd-server, 3.4). */
 export function startEtcd(options: EtcdOptions = {}): Promise<EtcdHandle> {
-  return retryOnPortClash(() => startEtcdOnce(options));
+  return options.port ? startEtcdOnce(options) : retryOnPortClash(() => startEtcdOnce(options));
 }
 
 async function startEtcdOnce(options: EtcdOptions): Promise<EtcdHandle> {
-  const binary = findBinary('etcd', 'etcd');
+  const binary = findBinary('etcd', options.binary ?? 'etcd');
   const workDir = makeWorkDir('etcd', { dir: options.dir, tmpfs: true });
-  const [port, peerPort] = (await freePorts(2)) as [number, number];
+  const [freeClientPort, peerPort] = (await freePorts(2)) as [number, number];
+  const port = options.port ?? freeClientPort;
   const url = `http://127.0.0.1:${port}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const startedAt = performance.now();
@@ -73,4 +78,3 @@ async function etcdHealthy(url: string): Promise<boolean> {
   const body = (await response.json()) as { health?: string };
   return response.ok && body.health === 'true';
 }
-

@@ -128,7 +128,11 @@ export function tailFile(path: string, lines: number): string {
     const buffer = Buffer.alloc(length);
     fd = openSync(path, 'r');
     readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString('utf8').split('\n').slice(-lines - 1).join('\n');
+    return buffer
+      .toString('utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return '';
   } finally {

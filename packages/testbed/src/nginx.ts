@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findBinary } from './binaries.ts';
@@ -7,6 +7,7 @@ import { baseHandle, type ComponentHandle, retryOnPortClash, startedOrCleanedUp 
 import { ComponentError } from './componentError.ts';
 import { ManagedProcess } from './managedProcess.ts';
 import { freePorts } from './ports.ts';
+import { childPids } from './procfs.ts';
 import { httpOk, waitUntilReady } from './waitUntil.ts';
 import { makeWorkDir } from './workDir.ts';
 
@@ -14,6 +15,10 @@ const MODULES_DIR = '/usr/lib/nginx/modules';
 const CONF_FILE = /^[a-z0-9][a-z0-9._-]*\.conf$/;
 
 export interface NginxOptions {
+  /** Listen on this port instead of a free one (no retry if it is taken). */
+  port?: number;
+  /** Path of the executable, instead of looking it up. */
+  binary?: string;
   /** Files for conf.d/ (name -> content), included inside `http {}`. */
   files?: Record<string, string>;
   /** Extra directives at the `http {}` level (e.g. `lua_shared_dict`). */
@@ -41,14 +46,15 @@ export interface NginxHandle extends ComponentHandle {
 
 /** Starts nginx (Debian nginx-light) with the Lua module loaded, in its own prefix dir. */
 export function startNginx(options: NginxOptions = {}): Promise<NginxHandle> {
-  return retryOnPortClash(() => startNginxOnce(options));
+  return options.port ? startNginxOnce(options) : retryOnPortClash(() => startNginxOnce(options));
 }
 
 async function startNginxOnce(options: NginxOptions): Promise<NginxHandle> {
-  const binary = findBinary('nginx', 'nginx');
+  const binary = findBinary('nginx', options.binary ?? 'nginx');
   const workDir = makeWorkDir('nginx');
   const prefix = workDir.path;
-  const [port, statusPort] = (await freePorts(2)) as [number, number];
+  const [freeUserPort, statusPort] = (await freePorts(2)) as [number, number];
+  const port = options.port ?? freeUserPort;
   const confDir = join(prefix, 'conf', 'conf.d');
   mkdirSync(confDir, { recursive: true });
   mkdirSync(join(prefix, 'logs'));
@@ -62,7 +68,13 @@ async function startNginxOnce(options: NginxOptions): Promise<NginxHandle> {
   }
   writeFileSync(
     join(prefix, 'conf', 'nginx.conf'),
-    mainConfig({ prefix, statusPort, asRoot, http: options.http ?? '', workers: options.workerProcesses ?? 1 }),
+    mainConfig({
+      prefix,
+      statusPort,
+      asRoot,
+      http: options.http ?? '',
+      workers: options.workerProcesses ?? 1,
+    }),
   );
   writeConfFiles(confDir, options.files ?? {});
   const confPath = join(prefix, 'conf', 'nginx.conf');
@@ -72,7 +84,12 @@ async function startNginxOnce(options: NginxOptions): Promise<NginxHandle> {
       throw new ComponentError('nginx', 'configuration test failed (nginx -t)', `${run.stdout}${run.stderr}`);
     }
   };
-  checkConfig();
+  try {
+    checkConfig();
+  } catch (error) {
+    workDir.remove();
+    throw error;
+  }
 
   const startedAt = performance.now();
   const proc = ManagedProcess.start({
@@ -84,19 +101,27 @@ async function startNginxOnce(options: NginxOptions): Promise<NginxHandle> {
   });
   const health = `http://127.0.0.1:${statusPort}/__testbed/health`;
   await startedOrCleanedUp(proc, workDir, () =>
-    waitUntilReady(proc, () => httpOk(health), { timeoutMs: options.timeoutMs ?? 10_000, what: `GET ${health}` }),
+    waitUntilReady(proc, () => httpOk(health), {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      what: `GET ${health}`,
+    }),
   );
   const workerPids = () => childPids(proc.pid);
   const reload = async () => {
     const before = new Set(workerPids());
     proc.signal('SIGHUP');
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (workerPids().some((pid) => !before.has(pid))) return;
-      if (proc.exitStatus) break;
+    while (!workerPids().some((pid) => !before.has(pid))) {
+      if (proc.exitStatus || Date.now() > deadline) {
+        throw new ComponentError('nginx', 'reload did not start new workers within 10 s', proc.tail());
+      }
       await sleep(10);
     }
-    throw new ComponentError('nginx', 'reload did not start new workers within 10 s', proc.tail());
+    // Old workers finish their requests and close idle keep-alive connections; until
+    // they are gone a reused connection may still see the old config. Long-lived
+    // connections may hold one for a while: do not wait for those past a few seconds.
+    const drainDeadline = Date.now() + 5000;
+    while (workerPids().some((pid) => before.has(pid)) && Date.now() < drainDeadline) await sleep(10);
   };
   return {
     ...baseHandle(proc, workDir, startedAt),
@@ -122,7 +147,13 @@ function writeConfFiles(confDir: string, files: Record<string, string>): void {
   for (const [name, content] of Object.entries(files)) writeFileSync(join(confDir, name), content);
 }
 
-function mainConfig(o: { prefix: string; statusPort: number; asRoot: boolean; http: string; workers: number }) {
+function mainConfig(o: {
+  prefix: string;
+  statusPort: number;
+  asRoot: boolean;
+  http: string;
+  workers: number;
+}) {
   const tmp = (d: string) => join(o.prefix, 'tmp', d);
   return `# written by @leengine/testbed
 load_module ${MODULES_DIR}/ndk_http_module.so;
@@ -155,13 +186,4 @@ ${o.http}
   include ${join(o.prefix, 'conf', 'conf.d')}/*.conf;
 }
 `;
-}
-
-/** Children of a process, from /proc (nginx's workers are the master's children). */
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }

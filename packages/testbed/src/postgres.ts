@@ -15,6 +15,10 @@ import { makeWorkDir } from './workDir.ts';
 const SERVER_USER = 'postgres';
 
 export interface PostgresOptions {
+  /** Listen on this port instead of a free one (no retry if it is taken). */
+  port?: number;
+  /** Path of the executable, instead of looking it up. */
+  binary?: string;
   timeoutMs?: number;
 }
 
@@ -30,23 +34,31 @@ export interface PostgresHandle extends ComponentHandle {
 
 /** Starts PostgreSQL from a cached initdb template (Debian postgresql). */
 export function startPostgres(options: PostgresOptions = {}): Promise<PostgresHandle> {
-  return retryOnPortClash(() => startPostgresOnce(options));
+  return options.port ? startPostgresOnce(options) : retryOnPortClash(() => startPostgresOnce(options));
 }
 
 async function startPostgresOnce(options: PostgresOptions): Promise<PostgresHandle> {
   const binDirs = postgresBinDirs();
-  const server = findBinary('postgres', 'postgres', binDirs);
+  const server = findBinary('postgres', options.binary ?? 'postgres', binDirs);
   const initdb = findBinary('postgres', 'initdb', [dirname(server)]);
   const asRoot = process.getuid?.() === 0;
   const workDir = makeWorkDir('postgres');
   const dataDir = join(workDir.path, 'data');
   const socketDir = join(workDir.path, 'socket');
-  const template = ensureTemplate(initdb, asRoot);
-  copyTree(template, dataDir);
-  mkdirSync(socketDir);
-  if (asRoot) chownTo(SERVER_USER, workDir.path, socketDir);
+  try {
+    const template = ensureTemplate(initdb, asRoot);
+    copyTree(template, dataDir);
+    mkdirSync(socketDir);
+    if (asRoot) {
+      chownTo(SERVER_USER, workDir.path, socketDir);
+      assertReachable(SERVER_USER, workDir.path);
+    }
+  } catch (error) {
+    workDir.remove();
+    throw error;
+  }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const startedAt = performance.now();
   const proc = ManagedProcess.start({
     component: 'postgres',
@@ -126,15 +138,35 @@ function ensureTemplate(initdb: string, asRoot: boolean): string {
   try {
     if (asRoot) chownTo(SERVER_USER, scratch.path);
     const data = join(scratch.path, 'data');
-    const argv = [initdb, '-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'];
+    const argv = [
+      initdb,
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ];
     const run = asRoot
-      ? spawnSync('setpriv', [`--reuid=${SERVER_USER}`, `--regid=${SERVER_USER}`, '--init-groups', '--', ...argv], {
-          encoding: 'utf8',
-          cwd: '/',
-        })
+      ? spawnSync(
+          'setpriv',
+          [`--reuid=${SERVER_USER}`, `--regid=${SERVER_USER}`, '--init-groups', '--', ...argv],
+          {
+            encoding: 'utf8',
+            cwd: '/',
+          },
+        )
       : spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
     if (run.status !== 0) {
-      throw new ComponentError('postgres', `initdb failed (exit ${run.status})`, `${run.stdout}\n${run.stderr}`);
+      throw new ComponentError(
+        'postgres',
+        `initdb failed (exit ${run.status})`,
+        `${run.stdout}\n${run.stderr}`,
+      );
     }
     rmSync(staging, { recursive: true, force: true });
     copyTree(data, staging);
@@ -152,7 +184,8 @@ function ensureTemplate(initdb: string, asRoot: boolean): string {
 
 function copyTree(from: string, to: string): void {
   const run = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
-  if (run.status !== 0) throw new ComponentError('postgres', `copying the initdb template failed`, run.stderr);
+  if (run.status !== 0)
+    throw new ComponentError('postgres', `copying the initdb template failed`, run.stderr);
 }
 
 function chownTo(user: string, ...paths: string[]): void {
@@ -162,4 +195,23 @@ function chownTo(user: string, ...paths: string[]): void {
     throw new ComponentError('postgres', `user '${user}' does not exist (install the postgresql package)`);
   }
   for (const path of paths) chownSync(path, Number(ids.stdout.trim()), Number(gids.stdout.trim()));
+}
+
+/** The server user must traverse every parent of its data dir (a 0700 temp base blocks it). */
+function assertReachable(user: string, dir: string): void {
+  const run = spawnSync('setpriv', [
+    `--reuid=${user}`,
+    `--regid=${user}`,
+    '--init-groups',
+    '--',
+    'test',
+    '-x',
+    dir,
+  ]);
+  if (run.status !== 0) {
+    throw new ComponentError(
+      'postgres',
+      `user '${user}' cannot reach ${dir}: a parent directory is private; let others traverse it (chmod o+x) or set LEENGINE_TESTBED_DIR elsewhere`,
+    );
+  }
 }

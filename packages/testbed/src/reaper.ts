@@ -3,19 +3,24 @@ import { type ChildProcess, spawn } from 'node:child_process';
 /**
  * A guardian process that kills every component's process group when this process
  * dies, however it dies (exit, exception, Ctrl-C, SIGKILL): it holds the read end of
- * a pipe, and a pipe's end-of-file is the one signal no death can skip.
+ * a pipe, and a pipe's end-of-file is the one signal no death can skip. It also
+ * removes the temp dirs that were not removed in order.
  */
 const GUARDIAN = `
 groups=" "
+declare -A dirs=()
 while IFS= read -r line; do
   case "$line" in
     +*) groups="$groups\${line#+} " ;;
     -*) groups="\${groups/ \${line#-} / }" ;;
+    d+*) dirs["\${line#d+}"]=1 ;;
+    d-*) unset "dirs[\${line#d-}]" ;;
   esac
 done
 for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done
-sleep 2
+[ "$groups" = " " ] || sleep 2
 for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done
+for d in "\${!dirs[@]}"; do rm -rf -- "$d"; done
 `;
 
 let guardian: ChildProcess | undefined;
@@ -37,6 +42,17 @@ function ensureGuardian(): ChildProcess {
 /** Puts a process group under the guardian's watch. */
 export function watchProcessGroup(pgid: number): void {
   ensureGuardian().stdin?.write(`+${pgid}\n`);
+}
+
+/** Has the guardian remove a temp dir if this process dies before removing it. */
+export function watchTempDir(path: string): void {
+  if (path.includes('\n')) return;
+  ensureGuardian().stdin?.write(`d+${path}\n`);
+}
+
+/** The temp dir was removed in order: the guardian can forget it. */
+export function unwatchTempDir(path: string): void {
+  guardian?.stdin?.write(`d-${path}\n`);
 }
 
 /** Takes a process group off the guardian's watch once it is gone. */

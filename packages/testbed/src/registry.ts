@@ -28,6 +28,10 @@ export interface RegistryNotificationEndpoint {
 }
 
 export interface RegistryOptions {
+  /** Listen on this port instead of a free one (no retry if it is taken). */
+  port?: number;
+  /** Path of the executable, instead of looking it up. */
+  binary?: string;
   /** Keep images here across restarts (default: a temp dir, removed on stop). */
   dir?: string;
   auth?: RegistryTokenAuth;
@@ -45,15 +49,16 @@ export interface RegistryHandle extends ComponentHandle {
 
 /** Starts a Docker distribution registry (Debian docker-registry, 2.8) with filesystem storage. */
 export function startRegistry(options: RegistryOptions = {}): Promise<RegistryHandle> {
-  return retryOnPortClash(() => startRegistryOnce(options));
+  return options.port ? startRegistryOnce(options) : retryOnPortClash(() => startRegistryOnce(options));
 }
 
 async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHandle> {
-  const binary = findBinary('registry', 'docker-registry');
+  const binary = findBinary('registry', options.binary ?? 'docker-registry');
   const workDir = makeWorkDir('registry', { dir: options.dir });
   const storage = join(workDir.path, 'storage');
   mkdirSync(storage, { recursive: true });
-  const [port, debugPort] = (await freePorts(2)) as [number, number];
+  const [freeApiPort, debugPort] = (await freePorts(2)) as [number, number];
+  const port = options.port ?? freeApiPort;
   const host = `127.0.0.1:${port}`;
   const config = {
     version: 0.1,

@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unwatchTempDir, watchTempDir } from './reaper.ts';
 
 export interface WorkDir {
   path: string;
@@ -31,16 +32,17 @@ export function makeWorkDir(component: string, options: WorkDirOptions = {}): Wo
     mkdirSync(options.dir, { recursive: true });
     return { path: options.dir, persistent: true, remove: () => {} };
   }
-  const base =
-    process.env.LEENGINE_TESTBED_DIR ?? (options.tmpfs ? (tmpfsBase() ?? tmpdir()) : tmpdir());
+  const base = process.env.LEENGINE_TESTBED_DIR ?? (options.tmpfs ? (tmpfsBase() ?? tmpdir()) : tmpdir());
   mkdirSync(base, { recursive: true });
   const path = mkdtempSync(join(base, `leengine-${component}-`));
+  if (process.env.LEENGINE_TESTBED_KEEP !== '1') watchTempDir(path);
   return {
     path,
     persistent: false,
     remove: () => {
       if (process.env.LEENGINE_TESTBED_KEEP === '1') return;
       rmSync(path, { recursive: true, force: true });
+      unwatchTempDir(path);
     },
   };
 }
