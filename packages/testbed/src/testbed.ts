@@ -10,7 +10,16 @@ import { type RegistryHandle, type RegistryOptions, startRegistry } from './regi
  */
 export class Testbed implements AsyncDisposable {
   readonly #components: ComponentHandle[] = [];
+  readonly #handleSignals: boolean;
   #stopping: Promise<void> | undefined;
+
+  /**
+   * `handleSignals: false` leaves Ctrl-C and SIGTERM to the caller (a program with its
+   * own orderly shutdown); the guardian still ends every component if the process dies.
+   */
+  constructor(options: { handleSignals?: boolean } = {}) {
+    this.#handleSignals = options.handleSignals ?? true;
+  }
 
   etcd(options?: EtcdOptions): Promise<EtcdHandle> {
     return this.#track(startEtcd(options));
@@ -59,7 +68,7 @@ export class Testbed implements AsyncDisposable {
   }
 
   async #track<T extends ComponentHandle>(started: Promise<T>): Promise<T> {
-    trackForSignals(this);
+    if (this.#handleSignals) trackForSignals(this);
     const handle = await started;
     this.#components.push(handle);
     return handle;

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { type CoreConfig, redactConfig } from './config.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { type App, buildApp } from './http/app.ts';
+import type { ReadinessCheck } from './http/health.ts';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface CoreDeps {
+  logger?: Logger;
+}
+
+/** leengine-core: owns the database and the HTTP API; `close()` releases both. */
+export class Core {
+  readonly app: App;
+  readonly db: Database;
+  readonly config: CoreConfig;
+  readonly logger: Logger;
+  #url: string | undefined;
+
+  private constructor(config: CoreConfig, app: App, db: Database, logger: Logger) {
+    this.config = config;
+    this.app = app;
+    this.db = db;
+    this.logger = logger;
+  }
+
+  /** Opens the database and builds the API (not yet listening). */
+  static async create(config: CoreConfig, deps: CoreDeps = {}): Promise<Core> {
+    const logger = deps.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'leengine-core' } });
+    logger.info({ config: redactConfig(config) }, 'starting leengine-core');
+    const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.LEENGINE_DATA_DIR });
+    const readiness: ReadinessCheck[] = [{ name: 'database', check: () => db.ping() }];
+    if (config.ETCD_ENDPOINTS) readiness.push(etcdCheck(config.ETCD_ENDPOINTS));
+    try {
+      const app = await buildApp({ logger, readiness, version: VERSION });
+      return new Core(config, app, db, logger);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+
+  /** Listens on the configured host and port (0 picks a free one); returns the base URL. */
+  async listen(): Promise<string> {
+    await this.app.listen({ host: this.config.LEENGINE_HOST, port: this.config.LEENGINE_PORT });
+    const address = this.app.server.address();
+    const port = typeof address === 'object' && address ? address.port : this.config.LEENGINE_PORT;
+    this.#url = `http://${this.config.LEENGINE_HOST}:${port}`;
+    return this.#url;
+  }
+
+  /** The base URL once listening. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.db.close();
+  }
+}
+
+/** etcd answers /health on each client URL; one healthy member is enough to serve. */
+function etcdCheck(endpoints: string[]): ReadinessCheck {
+  return {
+    name: 'etcd',
+    check: async () => {
+      const errors: string[] = [];
+      for (const endpoint of endpoints) {
+        try {
+          const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+          const body = (await response.json()) as { health?: string };
+          if (body.health === 'true') return;
+          errors.push(`${endpoint}: unhealthy`);
+        } catch (error) {
+          errors.push(`${endpoint}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      throw new Error(errors.join('; '));
+    },
+  };
+}

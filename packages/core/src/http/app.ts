@@ -1,0 +1,66 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { healthRoutes, type ReadinessCheck } from './health.ts';
+import { registerProblemHandlers } from './problems.ts';
+
+export interface AppDeps {
+  logger: FastifyBaseLogger;
+  readiness: ReadinessCheck[];
+  /** Version reported in the OpenAPI document. */
+  version: string;
+}
+
+/** The API server, typed with the zod provider. */
+export type App = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+/** Body size limit for the JSON API; larger requests get a 413 problem. */
+const BODY_LIMIT = 1024 * 1024;
+
+/** Builds the HTTP API: problem handlers, OpenAPI document, health and (later) /api/v1. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: BODY_LIMIT,
+    // Behind nginx in a region; request ids are propagated from it when present.
+    requestIdHeader: 'x-request-id',
+    disableRequestLogging: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemHandlers(app);
+  // The API speaks JSON only: any other body is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'LeEngine API',
+        version: deps.version,
+        description:
+          'leengine-core: applications, image repositories, image groups and build projects, with GitLab-style members and roles. Errors are application/problem+json (RFC 9457).',
+      },
+      servers: [{ url: '/' }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  await app.register(healthRoutes(deps.readiness));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

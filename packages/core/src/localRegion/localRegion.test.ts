@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+import type { RegionEndpoints } from './localRegion.ts';
+
+const main = new URL('./main.ts', import.meta.url).pathname;
+const stateDir = mkdtempSync(join(tmpdir(), 'leengine-region-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('the local-region command starts everything, answers /healthz, and stops cleanly on Ctrl-C', async () => {
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, LEENGINE_STATE_DIR: stateDir, LEENGINE_PORT: '0', DATABASE_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const output: string[] = [];
+  for await (const line of createInterface({ input: child.stdout })) {
+    output.push(line);
+    if (line.startsWith('Press Ctrl-C')) break;
+  }
+  assert.ok(
+    output.some((l) => l.startsWith('LeEngine local region is up')),
+    `no banner; stderr: ${stderr}`,
+  );
+
+  const endpoints = JSON.parse(readFileSync(join(stateDir, 'region.json'), 'utf8')) as RegionEndpoints;
+  const health = await fetch(`${endpoints.core}/healthz`);
+  assert.deepEqual(await health.json(), { status: 'ok' });
+  const ready = (await (await fetch(`${endpoints.core}/readyz`)).json()) as {
+    checks: Record<string, unknown>;
+  };
+  assert.deepEqual(Object.keys(ready.checks).sort(), ['database', 'etcd']);
+  const throughNginx = await fetch(`${endpoints.slb}/healthz`);
+  assert.equal(throughNginx.status, 200, 'the SLB node proxies to core');
+  assert.equal((await fetch(`${endpoints.registry}/v2/`)).status, 200);
+  assert.match(endpoints.database, /^PGlite in /);
+
+  child.kill('SIGINT');
+  assert.equal(await exited, 0);
+  await assert.rejects(fetch(`${endpoints.etcd}/health`), 'etcd is stopped with the region');
+});
