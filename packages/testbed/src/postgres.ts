@@ -38,9 +38,11 @@ export function startPostgres(options: PostgresOptions = {}): Promise<PostgresHa
 }
 
 async function startPostgresOnce(options: PostgresOptions): Promise<PostgresHandle> {
-  const binDirs = postgresBinDirs();
-  const server = findBinary('postgres', options.binary ?? 'postgres', binDirs);
-  const initdb = findBinary('postgres', 'initdb', [dirname(server)]);
+  // Debian's versioned bin dir first: initdb and postgres must be of one version, and
+  // the version names the cached template.
+  const newest = postgresBinDirs()[0];
+  const server = findBinary('postgres', options.binary ?? (newest ? join(newest, 'postgres') : 'postgres'));
+  const initdb = findBinary('postgres', join(dirname(server), 'initdb'));
   const asRoot = process.getuid?.() === 0;
   const workDir = makeWorkDir('postgres');
   const dataDir = join(workDir.path, 'data');
