@@ -1,0 +1,118 @@
+import type { Etcd3 } from 'etcd3';
+import {
+  type Allocated,
+  type AllocateRequest,
+  allocate,
+  getAllocation,
+  listAllocations,
+  releaseAddress,
+  releaseAttachment,
+} from './allocator.ts';
+import { releaseBlock } from './blocks.ts';
+import { parseIp } from './ipv4.ts';
+import { keys } from './keys.ts';
+import {
+  type Allocation,
+  type AttachmentRef,
+  type Block,
+  BlockSchema,
+  type Pool,
+  type Versioned,
+} from './model.ts';
+import { createPool, listPools, type PoolSpec, removePool } from './pools.ts';
+import { addSegment, listSegments, removeSegment, type SegmentSpec } from './segments.ts';
+import { IpamStore } from './store.ts';
+import { type Usage, usage } from './usage.ts';
+
+export interface IpamOptions {
+  /** An etcd3 client; the caller owns it (and closes it). */
+  client: Etcd3;
+  /** The cell (Kubernetes cluster) whose addresses these are. */
+  cell: string;
+  now?: () => Date;
+  random?: () => number;
+}
+
+/** The IPAM of one cell, kept in etcd: segments, node blocks, fixed pools, allocations. */
+export class Ipam {
+  readonly cell: string;
+  readonly #store: IpamStore;
+  readonly #now: () => Date;
+  readonly #random: () => number;
+
+  private constructor(options: IpamOptions) {
+    this.cell = options.cell;
+    this.#store = IpamStore.create(options.client, options.cell);
+    this.#now = options.now ?? (() => new Date());
+    this.#random = options.random ?? Math.random;
+  }
+
+  static create(options: IpamOptions): Ipam {
+    return new Ipam(options);
+  }
+
+  /** Adds a segment the network team planned (refuses overlaps). */
+  addSegment(spec: SegmentSpec) {
+    return addSegment(this.#store, spec, this.#now());
+  }
+
+  async listSegments() {
+    return (await listSegments(this.#store)).map((s) => s.value);
+  }
+
+  /** Removes a segment that has no allocated address and no fixed pool. */
+  removeSegment(cidr: string): Promise<void> {
+    return removeSegment(this.#store, cidr, (block) => releaseBlock(this.#store, block));
+  }
+
+  /** Gives a CNI attachment an address (the same one again on a retried ADD). */
+  allocate(request: AllocateRequest): Promise<Allocated> {
+    return allocate({ store: this.#store, now: this.#now, random: this.#random }, request);
+  }
+
+  /** Frees the attachment's address; undefined if it had none (idempotent DEL). */
+  releaseAttachment(attachment: AttachmentRef): Promise<Allocation | undefined> {
+    return releaseAttachment(this.#store, attachment);
+  }
+
+  /** Frees an address; with `expectedRevision`, only if it is still the allocation that was checked. */
+  releaseAddress(ip: string, options?: { expectedRevision?: string }): Promise<Allocation> {
+    return releaseAddress(this.#store, ip, options);
+  }
+
+  getAllocation(ip: string): Promise<Versioned<Allocation> | undefined> {
+    return getAllocation(this.#store, parseIp(ip));
+  }
+
+  listAllocations(): Promise<{ items: Versioned<Allocation>[]; revision: string }> {
+    return listAllocations(this.#store);
+  }
+
+  async listBlocks(): Promise<Block[]> {
+    return (await this.#store.list(keys.blocks, BlockSchema)).items.map((b) => b.value);
+  }
+
+  /** Releases the node blocks `which` selects that hold no allocation; returns the released ones. */
+  async releaseEmptyBlocks(which: (block: Block) => boolean): Promise<string[]> {
+    const blocks = (await this.listBlocks()).filter((b) => b.pool === undefined && which(b));
+    const released = await Promise.all(blocks.map((b) => releaseBlock(this.#store, b.cidr)));
+    return blocks.filter((_, i) => released[i]).map((b) => b.cidr);
+  }
+
+  createPool(spec: PoolSpec): Promise<Pool> {
+    return createPool(this.#store, spec, this.#now());
+  }
+
+  listPools(): Promise<Pool[]> {
+    return listPools(this.#store);
+  }
+
+  removePool(namespace: string): Promise<void> {
+    return removePool(this.#store, namespace);
+  }
+
+  /** Addresses per segment, node and block. */
+  usage(): Promise<Usage> {
+    return usage(this.#store);
+  }
+}
