@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   etcd-server postgresql nginx-light libnginx-mod-http-lua lua-resty-core
   docker-registry buildah containerd runc containernetworking-plugins
   git prometheus prometheus-alertmanager chromium
-  busybox-static iproute2 util-linux ca-certificates curl
+  openssl busybox-static iproute2 util-linux ca-certificates curl
 )
 
 install_debian_packages() {
@@ -23,6 +23,9 @@ install_debian_packages() {
   for p in "${DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
+  # kubectl: any will do for the tests' basic calls; some images ship one from another
+  # package (which Debian's kubernetes-client would conflict with).
+  command -v kubectl >/dev/null || missing+=(kubernetes-client)
   if [ ${#missing[@]} -eq 0 ]; then
     say "Debian packages: all ${#DEBIAN_PACKAGES[@]} present"
     return

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findBinary } from './binaries.ts';
@@ -59,18 +60,37 @@ export class Buildah implements AsyncDisposable {
   }
 
   /**
-   * A tiny image FROM scratch holding Debian's static busybox (about 1 MiB): enough for
-   * a shell, an HTTP server (`busybox httpd`) and the pause container.
+   * A tiny image FROM scratch holding Debian's static busybox (about 1 MiB) with its
+   * applets linked into /bin: a shell, an HTTP server (`httpd`), `sleep` for the pause
+   * container. `cmd` is the image's default command.
    */
   async busyboxImage(name: string, options: { cmd?: string[]; busybox?: string } = {}): Promise<string> {
     const busybox = options.busybox ?? '/bin/busybox';
+    const rootfs = join(this.#workDir.path, `rootfs-${process.pid}-${Date.now()}`);
+    mkdirSync(join(rootfs, 'bin'), { recursive: true });
+    mkdirSync(join(rootfs, 'tmp'));
+    copyFileSync(busybox, join(rootfs, 'bin', 'busybox'));
+    chmodSync(join(rootfs, 'bin', 'busybox'), 0o755);
+    const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    for (const applet of applets) {
+      if (applet !== 'busybox' && /^[a-z0-9_.[-]+$/.test(applet))
+        symlinkSync('busybox', join(rootfs, 'bin', applet));
+    }
     const container = await this.run(['from', '--pull-never', 'scratch']);
     try {
-      await this.run(['copy', container, busybox, '/bin/busybox']);
-      await this.run(['config', '--cmd', JSON.stringify(options.cmd ?? ['/bin/busybox', 'sh']), container]);
+      await this.run(['add', container, `${rootfs}/`, '/']);
+      await this.run([
+        'config',
+        '--env',
+        'PATH=/bin',
+        '--cmd',
+        JSON.stringify(options.cmd ?? ['/bin/sh']),
+        container,
+      ]);
       return await this.run(['commit', '--quiet', container, name]);
     } finally {
       await this.run(['rm', container]).catch(() => {});
+      rmSync(rootfs, { recursive: true, force: true });
     }
   }
 

@@ -1,6 +1,12 @@
 export { findBinary } from './binaries.ts';
 export { Buildah, type PushOptions } from './buildah.ts';
 export { cacheDir } from './cacheDir.ts';
+export { type CellCni, type CellHandle, type CellOptions, startCell } from './cell/cell.ts';
+export { FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT } from './cell/fakeNodes.ts';
+export type { CellImages } from './cell/images.ts';
+export { kubeBinary, kubeBinDir } from './cell/kubeBinaries.ts';
+export type { RealNode } from './cell/node.ts';
+export { CELL_RANGES, type PodSubnet } from './cell/podNetwork.ts';
 export { type ComponentHandle, retryOnPortClash } from './component.ts';
 export { ComponentError } from './componentError.ts';
 export { type EtcdHandle, type EtcdOptions, startEtcd } from './etcd.ts';

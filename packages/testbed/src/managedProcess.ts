@@ -94,6 +94,8 @@ export class ManagedProcess {
   /** Orderly stop, then SIGKILL to the whole group after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.#exitStatus) return;
+    // Keep the event loop alive until the exit is seen, however long the grace period.
+    this.#child.ref();
     killGroup(this.pid, this.#stopSignal);
     const timer = setTimeout(() => killGroup(this.pid, 'SIGKILL'), graceMs);
     await this.exited;

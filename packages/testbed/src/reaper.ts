@@ -9,13 +9,28 @@ import { type ChildProcess, spawn } from 'node:child_process';
 const GUARDIAN = `
 groups=" "
 declare -A dirs=()
+declare -A cgroups=()
 while IFS= read -r line; do
   case "$line" in
     +*) groups="$groups\${line#+} " ;;
     -*) groups="\${groups/ \${line#-} / }" ;;
     d+*) dirs["\${line#d+}"]=1 ;;
     d-*) unset "dirs[\${line#d-}]" ;;
+    c+*) cgroups["\${line#c+}"]=1 ;;
+    c-*) unset "cgroups[\${line#c-}]" ;;
   esac
+done
+# Cgroups first: containerd's shims and the containers daemonize out of every group.
+for round in 1 2 3 4 5; do
+  for c in "\${!cgroups[@]}"; do
+    find /sys/fs/cgroup -path "*/$c/*" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+    find /sys/fs/cgroup -path "*/$c" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+  done
+  [ \${#cgroups[@]} -eq 0 ] && break
+  sleep 0.2
+done
+for c in "\${!cgroups[@]}"; do
+  find /sys/fs/cgroup -depth -type d -path "*/$c*" -exec rmdir {} + 2>/dev/null
 done
 for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done
 [ "$groups" = " " ] || sleep 2
@@ -53,6 +68,20 @@ export function watchTempDir(path: string): void {
 /** The temp dir was removed in order: the guardian can forget it. */
 export function unwatchTempDir(path: string): void {
   guardian?.stdin?.write(`d-${path}\n`);
+}
+
+/**
+ * Has the guardian kill every process of a cgroup (by name, in every hierarchy) and
+ * remove it. Names are testbed-made (`leengine-<cell>-<hex>`): no glob characters.
+ */
+export function watchCgroup(name: string): void {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`unsafe cgroup name: ${name}`);
+  ensureGuardian().stdin?.write(`c+${name}\n`);
+}
+
+/** The cgroup was emptied and removed in order. */
+export function unwatchCgroup(name: string): void {
+  guardian?.stdin?.write(`c-${name}\n`);
 }
 
 /** Takes a process group off the guardian's watch once it is gone. */

@@ -1,3 +1,4 @@
+import { type CellHandle, type CellOptions, startCell } from './cell/cell.ts';
 import type { ComponentHandle } from './component.ts';
 import { type EtcdHandle, type EtcdOptions, startEtcd } from './etcd.ts';
 import { type NginxHandle, type NginxOptions, startNginx } from './nginx.ts';
@@ -35,6 +36,11 @@ export class Testbed implements AsyncDisposable {
 
   registry(options?: RegistryOptions): Promise<RegistryHandle> {
     return this.#track(startRegistry(options));
+  }
+
+  /** A Kubernetes cell (see startCell) on this testbed's etcd and registry. */
+  cell(options: CellOptions): Promise<CellHandle> {
+    return this.#track(startCell(options));
   }
 
   /** Adds a handle started elsewhere so it stops with the rest. */

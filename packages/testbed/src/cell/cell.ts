@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { ComponentHandle } from '../component.ts';
+import { ComponentError } from '../componentError.ts';
+import type { EtcdHandle } from '../etcd.ts';
+import type { ManagedProcess } from '../managedProcess.ts';
+import { unwatchCgroup, watchCgroup } from '../reaper.ts';
+import type { RegistryHandle } from '../registry.ts';
+import { waitUntilReady } from '../waitUntil.ts';
+import { makeWorkDir } from '../workDir.ts';
+import { createCgroup, killCgroup, moveToCgroup, removeCgroup } from './cgroups.ts';
+import { startControlPlane } from './controlPlane.ts';
+import { startFakeNodes } from './fakeNodes.ts';
+import { type CellImages, ensureCellImages } from './images.ts';
+import { kubeRequest } from './kubeHttp.ts';
+import { type RealNode, startRealNode } from './node.ts';
+import { createCellPki } from './pki.ts';
+import { ensureLocalRoutes, type PodSubnet, reservePodSubnet, writeBridgeCniConfig } from './podNetwork.ts';
+
+/** How a real node's pods get their network. Default: Debian's bridge + host-local. */
+export interface CellCni {
+  /** Directory with the plugin executables (must also hold `loopback`). */
+  binDir: string;
+  /** Writes the node's CNI config into `confDir`. */
+  writeConfig(
+    confDir: string,
+    context: { cell: string; node: string; subnet: PodSubnet; stateDir: string },
+  ): void;
+}
+
+export interface CellOptions {
+  /** A DNS label; also the cell's etcd prefix (`/cells/<name>`). */
+  name: string;
+  /** The region's etcd: the cell's apiserver stores its data there under its own prefix. */
+  etcd: EtcdHandle;
+  /** The region's registry: the pause and test images come from it. Needed for a real node. */
+  registry?: RegistryHandle;
+  /** 1 starts a real node (containerd + runc + kubelet); 0 a control plane only. Default 1. */
+  nodes?: 0 | 1;
+  /** KWOK-managed simulated nodes (tainted `kwok.x-k8s.io/node=fake:NoSchedule`). */
+  fakeNodes?: number;
+  cni?: CellCni;
+  timeoutMs?: number;
+}
+
+export interface CellHandle extends ComponentHandle {
+  readonly name: string;
+  /** The apiserver's URL. */
+  readonly server: string;
+  /** Path of an admin (system:masters) kubeconfig with embedded certificates. */
+  readonly kubeconfig: string;
+  /** The real node, if started. */
+  readonly node: RealNode | undefined;
+  readonly podSubnet: PodSubnet | undefined;
+  readonly fakeNodes: string[];
+  readonly images: CellImages | undefined;
+  /** All the cell's processes, first started first. */
+  readonly processes: readonly ManagedProcess[];
+  /** A @kubernetes/client-node KubeConfig for the admin kubeconfig. */
+  kubeConfig(): KubeConfig;
+  /** A raw admin request to the apiserver (JSON body), for probes and tests. */
+  request(
+    path: string,
+    init?: { method?: string; body?: unknown },
+  ): Promise<{ status: number; body: string }>;
+}
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/;
+const DEBIAN_CNI_BIN = '/usr/lib/cni';
+
+/**
+ * Starts a cell: its own PKI, kube-apiserver on the shared etcd under `/cells/<name>`,
+ * controller-manager and scheduler, optionally a real node and KWOK fake nodes.
+ * On any failure everything started so far is stopped and removed.
+ */
+export async function startCell(options: CellOptions): Promise<CellHandle> {
+  if (!DNS_LABEL.test(options.name))
+    throw new ComponentError('cell', `invalid cell name ${JSON.stringify(options.name)}`);
+  const nodes = options.nodes ?? 1;
+  if (nodes === 1 && !options.registry) {
+    throw new ComponentError('cell', 'a real node needs the registry (for the pause image): pass `registry`');
+  }
+  const cell = options.name;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const workDir = makeWorkDir(`cell-${cell}`);
+  const started: ManagedProcess[] = [];
+  const suffix = randomBytes(3).toString('hex');
+  const podCgroup = `leengine-${cell}-${suffix}`;
+  const nodeCgroup = `${podCgroup}-node`;
+  let subnet: PodSubnet | undefined;
+  const startedAt = performance.now();
+
+  const teardown = async () => {
+    // Everything but the apiserver first (node state is disposable: the cgroup kill
+    // below ends what is left), so no client holds the apiserver's shutdown open.
+    const [apiserver, ...rest] = started;
+    await Promise.all(rest.reverse().map((p) => p.stop(1000)));
+    await apiserver?.stop(1000);
+    if (nodes === 1) {
+      // containerd's shims and the containers left their process groups: end them by cgroup.
+      await killCgroup(podCgroup);
+      await killCgroup(nodeCgroup);
+      removeCgroup(podCgroup);
+      removeCgroup(nodeCgroup);
+      unwatchCgroup(podCgroup);
+      unwatchCgroup(nodeCgroup);
+    }
+    subnet?.release();
+    workDir.remove();
+  };
+
+  try {
+    ensureLocalRoutes();
+    const pkiDir = join(workDir.path, 'pki');
+    mkdirSync(pkiDir);
+    const [pki, images] = await Promise.all([
+      createCellPki(pkiDir, cell),
+      options.registry && nodes === 1 ? ensureCellImages(options.registry) : Promise.resolve(undefined),
+    ]);
+    const plane = await startControlPlane({
+      cell,
+      dir: workDir.path,
+      etcdUrl: options.etcd.url,
+      pki,
+      started,
+      timeoutMs,
+    });
+    const request = (path: string, init: { method?: string; body?: unknown } = {}) =>
+      kubeRequest(plane.server, pki.ca.cert, pki.admin, path, { ...init, timeoutMs: 30_000 });
+    const apiserver = started[0] as ManagedProcess;
+
+    // Pods can only be created once the namespace's default ServiceAccount exists.
+    await waitUntilReady(
+      apiserver,
+      async () => (await request('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
+      { timeoutMs, what: 'the default ServiceAccount', intervalMs: 100 },
+    );
+
+    let node: RealNode | undefined;
+    if (nodes === 1 && options.registry && images) {
+      subnet = reservePodSubnet();
+      const nodeDir = join(workDir.path, 'node');
+      mkdirSync(nodeDir);
+      for (const cg of [podCgroup, nodeCgroup]) {
+        createCgroup(cg);
+        watchCgroup(cg);
+      }
+      const nodeName = `${cell}-node`;
+      const cni = options.cni ?? {
+        binDir: DEBIAN_CNI_BIN,
+        writeConfig: (confDir, ctx) => writeBridgeCniConfig(confDir, ctx.stateDir, ctx.cell, ctx.subnet),
+      };
+      cni.writeConfig(join(nodeDir, 'cni', 'net.d'), {
+        cell,
+        node: nodeName,
+        subnet,
+        stateDir: join(nodeDir, 'cni', 'state'),
+      });
+      node = await startRealNode({
+        cell,
+        name: nodeName,
+        dir: nodeDir,
+        server: plane.server,
+        pki,
+        registryHost: options.registry.host,
+        pauseImage: images.pause,
+        cniBinDir: cni.binDir,
+        podCgroup,
+        onSpawn: (pid) => moveToCgroup(pid, nodeCgroup),
+        started,
+        timeoutMs,
+      });
+      await waitUntilReady(apiserver, async () => nodeReady(await request(`/api/v1/nodes/${nodeName}`)), {
+        timeoutMs,
+        what: `node ${nodeName} Ready`,
+        intervalMs: 100,
+      });
+    }
+
+    const fakeNodes = options.fakeNodes
+      ? await startFakeNodes({
+          cell,
+          dir: workDir.path,
+          server: plane.server,
+          pki,
+          adminKubeconfig: plane.adminKubeconfig,
+          count: options.fakeNodes,
+          started,
+          timeoutMs: Math.max(timeoutMs, options.fakeNodes * 100),
+        })
+      : [];
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= teardown();
+      return stopping;
+    };
+    return {
+      component: `cell ${cell}`,
+      dir: workDir.path,
+      process: apiserver,
+      startupMs: Math.round(performance.now() - startedAt),
+      logTail: (lines = 20) =>
+        started.map((p) => `--- ${p.component} ---\n${p.tail(lines).trimEnd()}`).join('\n'),
+      stop,
+      [Symbol.asyncDispose]: stop,
+      name: cell,
+      server: plane.server,
+      kubeconfig: plane.adminKubeconfig,
+      node,
+      podSubnet: subnet,
+      fakeNodes,
+      images,
+      processes: started,
+      request,
+      kubeConfig: () => {
+        const config = new KubeConfig();
+        config.loadFromFile(plane.adminKubeconfig);
+        return config;
+      },
+    };
+  } catch (error) {
+    const tails = started.map((p) => `--- ${p.component} ---\n${p.tail(15).trimEnd()}`).join('\n');
+    await teardown();
+    if (error instanceof ComponentError) throw error;
+    throw new ComponentError(`cell ${cell}`, error instanceof Error ? error.message : String(error), tails, {
+      cause: error,
+    });
+  }
+}
+
+function nodeReady(response: { status: number; body: string }): boolean {
+  if (response.status !== 200) return false;
+  const node = JSON.parse(response.body) as { status?: { conditions?: { type: string; status: string }[] } };
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}

@@ -1,0 +1,116 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { unwatchTempDir, watchTempDir } from '../reaper.ts';
+
+/**
+ * Address ranges the local cells use. Each has a local route on this machine (the
+ * node's bridge, or an `unreachable` route covering the whole range) so no packet for
+ * a pod, a Service or a fake node's pod can leave the machine, even after the pod or
+ * the bridge is gone.
+ */
+export const CELL_RANGES = {
+  /** Real nodes' pods: one /24 per running cell (10.88.<n>.0/24), on its own bridge. */
+  nodePods: '10.88.0.0/16',
+  /** Service ClusterIPs (every cell uses the same range: cells are separate clusters). */
+  services: '10.96.0.0/16',
+  /** KWOK nodes' pods: one /24 per fake node; these addresses answer nothing. */
+  fakePods: '10.112.0.0/12',
+} as const;
+
+const RESERVATIONS = '/run/leengine/cell-subnets';
+
+/** Adds the `unreachable` covering routes (idempotent). */
+export function ensureLocalRoutes(): void {
+  for (const cidr of Object.values(CELL_RANGES)) {
+    spawnSync('ip', ['route', 'replace', 'unreachable', cidr], { stdio: 'ignore' });
+  }
+}
+
+export interface PodSubnet {
+  index: number;
+  cidr: string;
+  gateway: string;
+  bridge: string;
+  release(): void;
+}
+
+/**
+ * Reserves a /24 for one cell's real node by creating a directory (atomic, so parallel
+ * test processes never share a subnet); the guardian frees it if this process dies.
+ */
+export function reservePodSubnet(): PodSubnet {
+  mkdirSync(RESERVATIONS, { recursive: true });
+  const order = Array.from({ length: 250 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+  for (const index of order) {
+    const dir = join(RESERVATIONS, String(index));
+    try {
+      mkdirSync(dir);
+    } catch {
+      continue;
+    }
+    watchTempDir(dir);
+    const bridge = `lecell${index}`;
+    // A bridge left by a crashed run with this reservation: ours now, start clean.
+    deleteLink(bridge);
+    return {
+      index,
+      cidr: `10.88.${index}.0/24`,
+      gateway: `10.88.${index}.1`,
+      bridge,
+      release: () => {
+        deleteLink(bridge);
+        rmSync(dir, { recursive: true, force: true });
+        unwatchTempDir(dir);
+      },
+    };
+  }
+  throw new Error('no free pod subnet in 10.88.0.0/16 (250 cells running?)');
+}
+
+function deleteLink(name: string): void {
+  spawnSync('ip', ['link', 'del', name], { stdio: 'ignore' });
+}
+
+/**
+ * The CNI config for a node until the project's own plugin is wired in: Debian's
+ * `bridge` with `host-local` IPAM on the reserved subnet.
+ */
+export function writeBridgeCniConfig(
+  confDir: string,
+  stateDir: string,
+  cell: string,
+  subnet: PodSubnet,
+): void {
+  mkdirSync(confDir, { recursive: true });
+  const config = {
+    cniVersion: '1.0.0',
+    name: `leengine-${cell}`,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: subnet.bridge,
+        isGateway: true,
+        ipMasq: false,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: join(stateDir, 'host-local'),
+        },
+      },
+    ],
+  };
+  writeFileSync(join(confDir, '10-leengine.conflist'), `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** True if `ip` is usable (root, iproute2): the real node needs it. */
+export function canManageLinks(): boolean {
+  try {
+    execFileSync('ip', ['link', 'show', 'lo'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
