@@ -1,3 +1,12 @@
+export * from './api/activity.ts';
+export * from './api/members.ts';
+export * from './api/names.ts';
+export * from './api/pagination.ts';
+export * from './api/quotas.ts';
+export * from './api/resources.ts';
+export * from './api/roles.ts';
+export * from './api/statistics.ts';
+export * from './api/users.ts';
 export {
   ConflictError,
   DomainError,
@@ -10,6 +19,7 @@ export {
   RateLimitedError,
   UnavailableError,
 } from './errors.ts';
+export * from './permissions.ts';
 export {
   FieldErrorSchema,
   PROBLEM_CONTENT_TYPE,
