@@ -184,6 +184,19 @@ export async function releaseAddress(
   return allocation.value;
 }
 
+/** The allocation of one attachment, if any. */
+export async function getAttachment(
+  store: IpamStore,
+  attachment: AttachmentRef,
+): Promise<Versioned<Allocation> | undefined> {
+  const handle = await store.get(keys.handle(attachment.containerId, attachment.ifname), HandleSchema);
+  if (!handle) return undefined;
+  const allocation = await store.get(keys.allocation(handle.value.block, handle.value.ip), AllocationSchema);
+  const ours =
+    allocation?.value.containerId === attachment.containerId && allocation.value.ifname === attachment.ifname;
+  return ours ? allocation : undefined;
+}
+
 /** The allocation of one address, if any. */
 export function getAllocation(store: IpamStore, ip: number): Promise<Versioned<Allocation> | undefined> {
   const block = `${formatIp(cidrOf(ip, BLOCK_PREFIX).base)}/${BLOCK_PREFIX}`;

@@ -4,6 +4,7 @@ import {
   type AllocateRequest,
   allocate,
   getAllocation,
+  getAttachment,
   listAllocations,
   releaseAddress,
   releaseAttachment,
@@ -78,6 +79,11 @@ export class Ipam {
   /** Frees an address; with `expectedRevision`, only if it is still the allocation that was checked. */
   releaseAddress(ip: string, options?: { expectedRevision?: string }): Promise<Allocation> {
     return releaseAddress(this.#store, ip, options);
+  }
+
+  /** The address an attachment holds, if any. */
+  getAttachment(attachment: AttachmentRef): Promise<Versioned<Allocation> | undefined> {
+    return getAttachment(this.#store, attachment);
   }
 
   getAllocation(ip: string): Promise<Versioned<Allocation> | undefined> {
