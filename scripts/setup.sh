@@ -61,5 +61,19 @@ install_npm_dependencies() {
   say "runtime: $(node_modules/.bin/node --version)"
 }
 
+install_kube_binaries() {
+  # Kubernetes is built from Go modules (no release binaries can be downloaded here):
+  # minutes the first time, with progress; cached by version after that.
+  [ "${LEENGINE_SKIP_KUBE:-}" = 1 ] && { say "LEENGINE_SKIP_KUBE=1: not building Kubernetes"; return; }
+  if tools/kube/build.sh --check 2>/dev/null; then
+    say "Kubernetes binaries: cached in $(tools/kube/build.sh --print-dir)"
+    return
+  fi
+  command -v go >/dev/null || die "Go (>= 1.22) is needed to build the Kubernetes binaries: install it, or set LEENGINE_SKIP_KUBE=1 to skip cells"
+  say "building the Kubernetes binaries from Go modules (first time only)"
+  tools/kube/build.sh >/dev/null
+}
+
 install_debian_packages
 install_npm_dependencies
+install_kube_binaries

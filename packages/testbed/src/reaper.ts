@@ -35,7 +35,14 @@ done
 for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done
 [ "$groups" = " " ] || sleep 2
 for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done
-for d in "\${!dirs[@]}"; do rm -rf -- "$d"; done
+for d in "\${!dirs[@]}"; do
+  # A kubelet's and containerd's mounts stay behind them; a mounted dir cannot be removed.
+  for i in 1 2 3; do
+    awk -v d="$d" '$5 == d || index($5, d "/") == 1 { print length($5), $5 }' /proc/self/mountinfo |
+      sort -rn | cut -d' ' -f2- | xargs -r -n1 umount -l 2>/dev/null
+  done
+  rm -rf -- "$d"
+done
 `;
 
 let guardian: ChildProcess | undefined;

@@ -64,7 +64,12 @@ export class Testbed implements AsyncDisposable {
     this.#stopping ??= (async () => {
       untrackForSignals(this);
       const all = [...this.#components].reverse();
-      await Promise.allSettled(all.map((c) => c.stop()));
+      const results = await Promise.allSettled(all.map((c) => c.stop()));
+      const failed = results.flatMap((r, i) =>
+        r.status === 'rejected' ? [`${all[i]?.component}: ${r.reason}`] : [],
+      );
+      // Every component was tried; a failed cleanup is still an error the caller must see.
+      if (failed.length > 0) throw new Error(`testbed: stopping failed for ${failed.join('; ')}`);
     })();
     return this.#stopping;
   }

@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unmountUnder } from './mounts.ts';
 import { unwatchTempDir, watchTempDir } from './reaper.ts';
 
 export interface WorkDir {
@@ -41,6 +42,7 @@ export function makeWorkDir(component: string, options: WorkDirOptions = {}): Wo
     persistent: false,
     remove: () => {
       if (process.env.LEENGINE_TESTBED_KEEP === '1') return;
+      unmountUnder(path);
       rmSync(path, { recursive: true, force: true });
       unwatchTempDir(path);
     },

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { mountsUnder } from '../mounts.ts';
 import { useTestbed } from '../nodeTest.ts';
+import { pidsMentioning } from '../procfs.ts';
 import type { CellHandle } from './cell.ts';
 
 const testbed = useTestbed();
@@ -98,6 +101,16 @@ test('two cells run real pods: Ready on the real kubelet, reachable by pod IP, r
     if (now.length === 2 && !names.includes(victim)) break;
     assert.ok(Date.now() < deadline, 'the ReplicaSet replaces the deleted pod');
     await sleep(250);
+  }
+
+  // Stopping a cell with running pods leaves no process, mount, dir or bridge behind.
+  for (const cell of cells) {
+    const bridge = cell.podSubnet?.bridge ?? '';
+    await cell.stop();
+    assert.deepEqual(pidsMentioning(cell.dir), []);
+    assert.deepEqual(mountsUnder(cell.dir), []);
+    assert.equal(existsSync(cell.dir), false);
+    assert.equal(existsSync(`/sys/class/net/${bridge}`), false);
   }
 });
 
