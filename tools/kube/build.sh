@@ -20,7 +20,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # Bump when the way binaries are built changes, to invalidate old caches.
-RECIPE=1
+RECIPE=2
 
 die() { echo "build.sh: error: $*" >&2; exit 1; }
 log() { echo "$*" >&2; }
@@ -89,7 +89,7 @@ if [[ "$mode" == build ]] && cache_ok; then
   exit 0
 fi
 
-command -v go >/dev/null 2>&1 || die "'go' not found in PATH; Go >= 1.22 is needed to build the Kubernetes binaries (Debian: apt-get install golang-1.22 or newer, or a Go from go.dev)"
+command -v go >/dev/null 2>&1 || die "'go' not found in PATH; Go >= 1.22 is needed to build the Kubernetes binaries (Debian 12's own golang is 1.19, too old)"
 
 mkdir -p "$CACHE_ROOT"
 exec 9>"$CACHE_ROOT/.lock"
@@ -109,14 +109,21 @@ rm -rf "$CACHE_ROOT"/.build-* "$CACHE_ROOT"/.old-*
 # Build into a temp dir next to the cache (same filesystem), then rename it into
 # place, so an interrupted or failed build never leaves a half-filled cache.
 TMP="$(mktemp -d "$CACHE_ROOT/.build-$K8S_VERSION.XXXXXX")"
-TICKER=""
+TICKER="" GOPID=""
+# go build runs in its own process group (setsid), so that a signal to this
+# script stops the compiler processes too instead of waiting for them.
+SETSID="$(command -v setsid || true)"
 cleanup() {
   [[ -z "$TICKER" ]] || kill "$TICKER" 2>/dev/null || true
+  if [[ -n "$GOPID" ]]; then
+    kill -TERM -- "-$GOPID" 2>/dev/null || kill -TERM "$GOPID" 2>/dev/null || true
+    wait "$GOPID" 2>/dev/null || true
+  fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'log "build.sh: interrupted; nothing was cached"; exit 130' INT
+trap 'log "build.sh: terminated; nothing was cached"; exit 143' TERM
 mkdir -p "$TMP/bin" "$TMP/log"
 
 export GOWORK=off            # a go.work elsewhere in the repo must not take part
@@ -127,8 +134,8 @@ log "building Kubernetes $K8S_VERSION + kwok $KWOK_VERSION with $(go version | c
 
 # Release metadata, as kubernetes/hack/lib/version.sh stamps it. buildDate is the
 # release's module timestamp (reproducible) unless SOURCE_DATE_EPOCH is set.
-# The module proxy carries no commit hash, so gitCommit stays empty unless
-# KUBE_GIT_COMMIT is given.
+# The module proxy carries no commit hash, so gitCommit is empty unless
+# KUBE_GIT_COMMIT is given (unset, it would print the "$Format:%H$" placeholder).
 if [[ -n "${SOURCE_DATE_EPOCH:-}" ]]; then
   BUILD_DATE="$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
 else
@@ -140,7 +147,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   k8s_ldflags+=" -X $pkg.gitMajor=1 -X $pkg.gitMinor=$K8S_MINOR"
   k8s_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitTreeState=clean"
   k8s_ldflags+=" -X $pkg.buildDate=$BUILD_DATE"
-  [[ -z "${KUBE_GIT_COMMIT:-}" ]] || k8s_ldflags+=" -X $pkg.gitCommit=$KUBE_GIT_COMMIT"
+  k8s_ldflags+=" -X $pkg.gitCommit=${KUBE_GIT_COMMIT:-}"
 done
 kwok_ldflags="-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION#v}"
 
@@ -156,8 +163,11 @@ for t in "${TARGETS[@]}"; do
   ( while sleep 60; do kill -0 $$ 2>/dev/null || exit 0; log "  ... still building $name ($(( $(date +%s) - start ))s)"; done ) &
   TICKER=$!
   rc=0
-  ( cd "$HERE/$dir" && go build -mod=readonly -trimpath -buildvcs=false ${tags:+-tags "$tags"} \
-      -ldflags "$ldflags" -o "$TMP/bin/$name" "$pkg" ) >"$TMP/log/$name.log" 2>&1 || rc=$?
+  ( cd "$HERE/$dir" && exec ${SETSID:+"$SETSID"} go build -mod=readonly -trimpath -buildvcs=false \
+      ${tags:+-tags "$tags"} -ldflags "$ldflags" -o "$TMP/bin/$name" "$pkg" ) >"$TMP/log/$name.log" 2>&1 &
+  GOPID=$!
+  wait "$GOPID" || rc=$?
+  GOPID=""
   kill "$TICKER" 2>/dev/null || true; wait "$TICKER" 2>/dev/null || true; TICKER=""
   if [[ $rc -ne 0 ]]; then
     cp "$TMP/log/$name.log" "$CACHE_ROOT/build-$name.log" 2>/dev/null || true
