@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ComponentHandle } from '../component.ts';
 import { ComponentError } from '../componentError.ts';
 import type { EtcdHandle } from '../etcd.ts';
 import type { ManagedProcess } from '../managedProcess.ts';
+import { unmountUnder } from '../mounts.ts';
 import { unwatchCgroup, watchCgroup } from '../reaper.ts';
 import type { RegistryHandle } from '../registry.ts';
 import { waitUntilReady } from '../waitUntil.ts';
@@ -42,6 +43,11 @@ export interface CellOptions {
   /** KWOK-managed simulated nodes (tainted `kwok.x-k8s.io/node=fake:NoSchedule`). */
   fakeNodes?: number;
   cni?: CellCni;
+  /**
+   * Keep the cell here across restarts (its PKI, and through the shared etcd its API
+   * objects; the node's runtime state is started afresh). Default: a temp dir.
+   */
+  dir?: string;
   timeoutMs?: number;
 }
 
@@ -84,7 +90,7 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
   }
   const cell = options.name;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const workDir = makeWorkDir(`cell-${cell}`);
+  const workDir = makeWorkDir(`cell-${cell}`, { dir: options.dir });
   const started: ManagedProcess[] = [];
   const suffix = randomBytes(3).toString('hex');
   const podCgroup = `leengine-${cell}-${suffix}`;
@@ -108,13 +114,14 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
       unwatchCgroup(nodeCgroup);
     }
     subnet?.release();
+    unmountUnder(workDir.path);
     workDir.remove();
   };
 
   try {
     ensureLocalRoutes();
     const pkiDir = join(workDir.path, 'pki');
-    mkdirSync(pkiDir);
+    mkdirSync(pkiDir, { recursive: true });
     const [pki, images] = await Promise.all([
       createCellPki(pkiDir, cell),
       options.registry && nodes === 1 ? ensureCellImages(options.registry) : Promise.resolve(undefined),
@@ -142,6 +149,9 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
     if (nodes === 1 && options.registry && images) {
       subnet = reservePodSubnet();
       const nodeDir = join(workDir.path, 'node');
+      // A node starts from nothing: its pods are recreated from the apiserver's state.
+      unmountUnder(nodeDir);
+      rmSync(nodeDir, { recursive: true, force: true });
       mkdirSync(nodeDir);
       for (const cg of [podCgroup, nodeCgroup]) {
         createCgroup(cg);

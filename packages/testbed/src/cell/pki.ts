@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ComponentError } from '../componentError.ts';
@@ -55,6 +55,7 @@ async function newKey(path: string): Promise<void> {
 
 async function leaf(dir: string, ca: CertPair, spec: LeafSpec): Promise<CertPair> {
   const pair = { cert: join(dir, `${spec.name}.crt`), key: join(dir, `${spec.name}.key`) };
+  if (existing(pair)) return pair;
   const csr = join(dir, `${spec.name}.csr`);
   const ext = join(dir, `${spec.name}.ext`);
   await newKey(pair.key);
@@ -87,9 +88,12 @@ async function leaf(dir: string, ca: CertPair, spec: LeafSpec): Promise<CertPair
   return pair;
 }
 
-/** A cell's own PKI: a CA and every certificate its control plane and node need. */
-export async function createCellPki(dir: string, cellName: string): Promise<CellPki> {
-  const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+/** Files kept from an earlier start (a persistent cell dir) are reused, not remade. */
+function existing(pair: CertPair): boolean {
+  return existsSync(pair.cert) && existsSync(pair.key);
+}
+
+async function makeCa(ca: CertPair, cellName: string): Promise<void> {
   await newKey(ca.key);
   await openssl([
     'req',
@@ -108,6 +112,21 @@ export async function createCellPki(dir: string, cellName: string): Promise<Cell
     '-out',
     ca.cert,
   ]);
+}
+
+async function makeServiceAccountKey(sa: { key: string; pub: string }): Promise<void> {
+  if (existsSync(sa.key) && existsSync(sa.pub)) return;
+  await newKey(sa.key);
+  await openssl(['ec', '-in', sa.key, '-pubout', '-out', sa.pub]);
+}
+
+/**
+ * A cell's own PKI: a CA and every certificate its control plane and node need. In a
+ * persistent dir the PKI of an earlier start is reused, so tokens and kubeconfigs stay valid.
+ */
+export async function createCellPki(dir: string, cellName: string): Promise<CellPki> {
+  const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  if (!existing(ca)) await makeCa(ca, cellName);
   const serviceAccount = { key: join(dir, 'sa.key'), pub: join(dir, 'sa.pub') };
   const [apiserver, apiserverKubeletClient, admin, controllerManager, scheduler] = await Promise.all([
     leaf(dir, ca, {
@@ -135,10 +154,7 @@ export async function createCellPki(dir: string, cellName: string): Promise<Cell
       usage: 'clientAuth',
     }),
     leaf(dir, ca, { name: 'scheduler', subject: '/CN=system:kube-scheduler', usage: 'clientAuth' }),
-    (async () => {
-      await newKey(serviceAccount.key);
-      await openssl(['ec', '-in', serviceAccount.key, '-pubout', '-out', serviceAccount.pub]);
-    })(),
+    makeServiceAccountKey(serviceAccount),
   ]);
   return {
     dir,
