@@ -110,7 +110,7 @@ export async function allocate(deps: AllocatorDeps, request: AllocateRequest): P
 
     // No block is left to claim: take a free address in another node's block.
     const borrowable = await readAllBlocks(store);
-    const lender = pickAddress(
+    const lender = pickAnyAddress(
       borrowable.filter((s) => s.block.value.node !== undefined && s.block.value.node !== request.node),
       infos,
       deps.random,
@@ -265,6 +265,23 @@ function pickAddress(
   return undefined;
 }
 
+/** A random free address of any of the blocks: borrowers spread out instead of racing for one. */
+function pickAnyAddress(
+  states: BlockState[],
+  infos: Map<string, SegmentInfo>,
+  random: () => number,
+): { state: BlockState; ip: number } | undefined {
+  const free: { state: BlockState; ip: number }[] = [];
+  for (const state of states) {
+    const info = infos.get(state.block.value.segment);
+    if (state.block.value.state !== 'active' || info?.segment.state !== 'active') continue;
+    for (const ip of info.usable(parseCidr(state.block.value.cidr))) {
+      if (!state.allocated.has(ip)) free.push({ state, ip });
+    }
+  }
+  return free.length === 0 ? undefined : free[Math.floor(random() * free.length)];
+}
+
 async function readBlocks(store: IpamStore, cidrs: string[]): Promise<BlockState[]> {
   const read = await Promise.all(
     cidrs.map(async (cidr) => {
@@ -279,15 +296,17 @@ async function readBlocks(store: IpamStore, cidrs: string[]): Promise<BlockState
 }
 
 async function readAllBlocks(store: IpamStore): Promise<BlockState[]> {
-  const [blocks, allocations] = await Promise.all([
+  const [blocks, allocated] = await Promise.all([
     store.list(keys.blocks, BlockSchema),
-    store.list(keys.allocations, AllocationSchema),
+    store.listKeys(keys.allocations), // allocations/{a.b.c.d/28}/{ip}: the key says it all
   ]);
   const byBlock = new Map<string, Set<number>>();
-  for (const a of allocations.items) {
-    const set = byBlock.get(a.value.block) ?? new Set<number>();
-    set.add(parseIp(a.value.ip));
-    byBlock.set(a.value.block, set);
+  for (const key of allocated) {
+    const [ip, prefix, base] = key.split('/').reverse();
+    const block = `${base}/${prefix}`;
+    const set = byBlock.get(block) ?? new Set<number>();
+    set.add(parseIp(ip ?? ''));
+    byBlock.set(block, set);
   }
   // Allocations read after the blocks may be newer; the block compare in the commit and the
   // address compare keep that harmless (a lost race only means another attempt).

@@ -40,6 +40,7 @@ export class Ipam {
   readonly #store: IpamStore;
   readonly #now: () => Date;
   readonly #random: () => number;
+  readonly #nodeQueues = new Map<string, Promise<void>>();
 
   private constructor(options: IpamOptions) {
     this.cell = options.cell;
@@ -66,9 +67,26 @@ export class Ipam {
     return removeSegment(this.#store, cidr, (block) => releaseBlock(this.#store, block));
   }
 
-  /** Gives a CNI attachment an address (the same one again on a retried ADD). */
+  /**
+   * Gives a CNI attachment an address (the same one again on a retried ADD). Within
+   * this process, one node's allocations run one at a time: they would only race for
+   * the same free address (the agent serves a node's ADDs this way). Across processes
+   * etcd's compare-and-swap keeps them apart.
+   */
   allocate(request: AllocateRequest): Promise<Allocated> {
-    return allocate({ store: this.#store, now: this.#now, random: this.#random }, request);
+    const previous = this.#nodeQueues.get(request.node) ?? Promise.resolve();
+    const run = previous.then(() =>
+      allocate({ store: this.#store, now: this.#now, random: this.#random }, request),
+    );
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.#nodeQueues.set(request.node, settled);
+    void settled.then(() => {
+      if (this.#nodeQueues.get(request.node) === settled) this.#nodeQueues.delete(request.node);
+    });
+    return run;
   }
 
   /** Frees the attachment's address; undefined if it had none (idempotent DEL). */
