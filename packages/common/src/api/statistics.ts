@@ -2,10 +2,12 @@ import { z } from 'zod';
 
 const Day = z.iso.date();
 
+const bothValid = (q: { from: string; to: string }) => !Number.isNaN(Date.parse(q.from) + Date.parse(q.to));
+
 export const OperationStatsQuerySchema = z
   .strictObject({ from: Day, to: Day })
-  .refine((q) => q.from <= q.to, { message: '"from" must not be after "to"', path: ['to'] })
-  .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < 366, {
+  .refine((q) => !bothValid(q) || q.from <= q.to, { message: '"from" must not be after "to"', path: ['to'] })
+  .refine((q) => !bothValid(q) || (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < 366, {
     message: 'at most 366 days at once',
     path: ['to'],
   });

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { DisplayNameSchema, PasswordSchema, TokenNameSchema, UsernameSchema } from './names.ts';
+import {
+  DisplayNameSchema,
+  hasControlCharacters,
+  PasswordSchema,
+  TokenNameSchema,
+  UsernameSchema,
+} from './names.ts';
 import { CursorSchema, LimitSchema, SearchSchema } from './pagination.ts';
 
 const Timestamp = z.iso.datetime();
@@ -62,7 +68,14 @@ export type UserListQuery = z.infer<typeof UserListQuerySchema>;
 
 /** Login: only bounded here, so a wrong name and a wrong password look the same (401). */
 export const LoginSchema = z
-  .strictObject({ username: z.string().min(1).max(100), password: z.string().min(1).max(256) })
+  .strictObject({
+    username: z
+      .string()
+      .min(1)
+      .max(100)
+      .refine((s) => !hasControlCharacters(s), { message: 'must not contain control characters' }),
+    password: z.string().min(1).max(256),
+  })
   .meta({ id: 'Login' });
 export type Login = z.infer<typeof LoginSchema>;
 
