@@ -1,11 +1,23 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
 
-/** The system of record: PostgreSQL, or embedded PGlite (the same SQL dialect). */
-export interface Database {
-  readonly kind: 'postgres' | 'pglite';
+/** Something SQL can be sent to: the database itself or one open transaction. */
+export interface Queryable {
+  /** One statement with `$n` parameters. */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** A script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/** The system of record: PostgreSQL, or embedded PGlite (the same SQL dialect). */
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws.
+   * Everything that must change together (a resource and its activity record) goes here.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Cheap round trip, for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -16,36 +28,82 @@ export interface DatabaseOptions {
   url?: string | undefined;
   /** PGlite's directory; `memory://` keeps it in memory. */
   dataDir: string;
+  /** PostgreSQL pool size (default 10). */
+  poolSize?: number;
 }
 
 /** Opens PostgreSQL when a URL is given, else PGlite on disk. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url) : openPglite(options.dataDir);
+  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
 }
 
-async function openPostgres(url: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+const INT8_OID = 20;
+
+// node-postgres returns int8 (count(*), bigint ids) as strings, PGlite as numbers: make
+// both numbers. Our bigints (activity ids, counts) stay far below 2^53.
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as never,
+};
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes });
   // An idle connection the server ends (restart, failover) must not crash core: the
   // pool drops it and the next query opens a new one.
   pool.on('error', () => {});
+  const on = (client: pg.Pool | pg.PoolClient): Queryable => ({
+    query: async <Row>(sql: string, params: unknown[] = []) =>
+      (await client.query(sql, params)).rows as Row[],
+    exec: async (sql: string) => {
+      await client.query(sql);
+    },
+  });
   const db: Database = {
     kind: 'postgres',
-    query: async <Row>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as Row[],
+    ...on(pool),
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await fn(on(client));
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
     ping: async () => {
       await pool.query('select 1');
     },
     close: () => pool.end(),
   };
-  await db.ping();
+  try {
+    await db.ping();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
   return db;
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create(dataDir);
+  const on = (target: PGlite | Transaction): Queryable => ({
+    query: async <Row>(sql: string, params: unknown[] = []) => (await target.query<Row>(sql, params)).rows,
+    exec: async (sql: string) => {
+      await target.exec(sql);
+    },
+  });
   return {
     kind: 'pglite',
-    query: async <Row>(sql: string, params: unknown[] = []) => (await client.query<Row>(sql, params)).rows,
+    ...on(client),
+    // PGlite is one connection: its transaction() holds it exclusively, so statements
+    // from other requests wait instead of landing inside this transaction.
+    transaction: (fn) => client.transaction((tx) => fn(on(tx))),
     ping: async () => {
       await client.query('select 1');
     },
