@@ -29,6 +29,13 @@ export const CoreConfigSchema = z.object({
     .optional(),
   /** The region registry's URL. */
   REGISTRY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long a console login session lasts, in hours. */
+  LEENGINE_SESSION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

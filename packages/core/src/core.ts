@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { type Clock, systemClock } from './clock.ts';
 import { type CoreConfig, redactConfig } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
 import { type App, buildApp } from './http/app.ts';
 import type { ReadinessCheck } from './http/health.ts';
+import { createServices, type Services } from './services.ts';
+import type { FirstAdmin } from './users/userService.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -11,24 +15,30 @@ const VERSION = (
 
 export interface CoreDeps {
   logger?: Logger;
+  /** Tests move time with their own clock (token expiry, sessions, statistics). */
+  clock?: Clock;
+  /** Failed logins allowed per username and address per 15 minutes (default 5). */
+  maxFailedLogins?: number;
 }
 
 /** leengine-core: owns the database and the HTTP API; `close()` releases both. */
 export class Core {
   readonly app: App;
   readonly db: Database;
+  readonly services: Services;
   readonly config: CoreConfig;
   readonly logger: Logger;
   #url: string | undefined;
 
-  private constructor(config: CoreConfig, app: App, db: Database, logger: Logger) {
+  private constructor(config: CoreConfig, app: App, db: Database, services: Services, logger: Logger) {
     this.config = config;
     this.app = app;
     this.db = db;
+    this.services = services;
     this.logger = logger;
   }
 
-  /** Opens the database and builds the API (not yet listening). */
+  /** Opens the database, applies pending migrations and builds the API (not yet listening). */
   static async create(config: CoreConfig, deps: CoreDeps = {}): Promise<Core> {
     const logger = deps.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'leengine-core' } });
     logger.info({ config: redactConfig(config) }, 'starting leengine-core');
@@ -36,8 +46,17 @@ export class Core {
     const readiness: ReadinessCheck[] = [{ name: 'database', check: () => db.ping() }];
     if (config.ETCD_ENDPOINTS) readiness.push(etcdCheck(config.ETCD_ENDPOINTS));
     try {
-      const app = await buildApp({ logger, readiness, version: VERSION });
-      return new Core(config, app, db, logger);
+      const applied = await migrate(db);
+      if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+      const services = createServices({
+        db,
+        clock: deps.clock ?? systemClock,
+        logger,
+        sessionTtlMs: config.LEENGINE_SESSION_HOURS * 3_600_000,
+        maxFailedLogins: deps.maxFailedLogins,
+      });
+      const app = await buildApp({ logger, readiness, version: VERSION, services });
+      return new Core(config, app, db, services, logger);
     } catch (error) {
       await db.close();
       throw error;
@@ -51,6 +70,11 @@ export class Core {
     const port = typeof address === 'object' && address ? address.port : this.config.LEENGINE_PORT;
     this.#url = `http://${this.config.LEENGINE_HOST}:${port}`;
     return this.#url;
+  }
+
+  /** Creates the first admin on an empty database; their credentials, or null if users exist. */
+  ensureFirstAdmin(): Promise<FirstAdmin | null> {
+    return this.services.users.ensureFirstAdmin();
   }
 
   /** The base URL once listening. */

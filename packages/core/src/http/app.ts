@@ -8,6 +8,9 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Services } from '../services.ts';
+import { apiV1 } from './api.ts';
+import { CLIENT_HEADER, SESSION_COOKIE } from './authHook.ts';
 import { healthRoutes, type ReadinessCheck } from './health.ts';
 import { registerProblemHandlers } from './problems.ts';
 
@@ -16,6 +19,8 @@ export interface AppDeps {
   readiness: ReadinessCheck[];
   /** Version reported in the OpenAPI document. */
   version: string;
+  /** The domain services behind /api/v1; without them only health and OpenAPI are served. */
+  services?: Services;
 }
 
 /** The API server, typed with the zod provider. */
@@ -30,7 +35,7 @@ export type App = FastifyInstance<
 /** Body size limit for the JSON API; larger requests get a 413 problem. */
 const BODY_LIMIT = 1024 * 1024;
 
-/** Builds the HTTP API: problem handlers, OpenAPI document, health and (later) /api/v1. */
+/** Builds the HTTP API: problem handlers, OpenAPI document, health and /api/v1. */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -55,12 +60,25 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           'leengine-core: applications, image repositories, image groups and build projects, with GitLab-style members and roles. Errors are application/problem+json (RFC 9457).',
       },
       servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          token: { type: 'http', scheme: 'bearer', description: 'A personal access token (lee_pat_...)' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description: `The console's session; requests that change something must also send ${CLIENT_HEADER}`,
+          },
+        },
+      },
+      security: [{ token: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
 
   await app.register(healthRoutes(deps.readiness));
+  if (deps.services) await app.register(apiV1(deps.services), { prefix: '/api/v1' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -55,11 +55,20 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
   const instance = request.url;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = CONTEXT[(error as { validationContext?: string }).validationContext ?? 'body'];
-    const errors = error.validation.map((v) => ({
-      ...(where ? { in: where } : {}),
-      path: v.instancePath.split('/').filter(Boolean).join('.'),
-      message: v.message ?? 'invalid',
-    }));
+    const errors = error.validation.flatMap((v): FieldError[] => {
+      const path = v.instancePath.split('/').filter(Boolean);
+      const at = where ? { in: where } : {};
+      // An unknown field is reported at its own path, so clients can point at it.
+      const keys = (v.params as { keys?: unknown }).keys;
+      if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+        return keys.map((key) => ({
+          ...at,
+          path: [...path, String(key)].join('.'),
+          message: 'is not a known field',
+        }));
+      }
+      return [{ ...at, path: path.join('.'), message: v.message ?? 'invalid' }];
+    });
     return {
       type: problemType('invalid-input'),
       title: TITLES[400] as string,

@@ -43,6 +43,25 @@ test('the local-region command starts everything, answers /healthz, and stops cl
   assert.equal((await fetch(`${endpoints.registry}/v2/`)).status, 200);
   assert.match(endpoints.database, /^PGlite in /);
 
+  // The first start creates the first admin and prints the credentials once; they work
+  // through the SLB node.
+  const username = output
+    .find((l) => l.trim().startsWith('username'))
+    ?.trim()
+    .split(/\s+/)[1];
+  const password = output
+    .find((l) => l.trim().startsWith('password'))
+    ?.trim()
+    .split(/\s+/)[1];
+  assert.equal(username, 'admin', `no first admin in: ${output.join('\n')}`);
+  const signIn = await fetch(`${endpoints.slb}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-leengine-client': 'test' },
+    body: JSON.stringify({ username, password }),
+  });
+  assert.equal(signIn.status, 200);
+  assert.equal(((await signIn.json()) as { user: { admin: boolean } }).user.admin, true);
+
   child.kill('SIGINT');
   assert.equal(await exited, 0);
   await assert.rejects(fetch(`${endpoints.etcd}/health`), 'etcd is stopped with the region');

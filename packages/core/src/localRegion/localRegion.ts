@@ -4,6 +4,7 @@ import { type EtcdHandle, type NginxHandle, type RegistryHandle, Testbed } from 
 import type { Logger } from 'pino';
 import { type CoreConfig, loadConfig } from '../config.ts';
 import { Core } from '../core.ts';
+import type { FirstAdmin } from '../users/userService.ts';
 
 export interface LocalRegionOptions {
   /** Where the region keeps its state between runs (etcd, registry, PGlite). */
@@ -21,22 +22,33 @@ export interface RegionEndpoints {
   etcd: string;
   registry: string;
   slb: string;
+  /** The region's cells: name, apiserver URL and admin kubeconfig path. */
+  cells: { name: string; server: string; kubeconfig: string }[];
 }
 
 /**
  * A complete local region on this machine: etcd (message bus), the region registry,
- * an nginx SLB node in front of core, and leengine-core on PGlite (or DATABASE_URL).
- * Later capabilities add cells, build agents and monitoring here.
+ * two Kubernetes cells with a real node each (LEENGINE_LOCAL_CELLS to change), an nginx
+ * SLB node in front of core, and leengine-core on PGlite (or DATABASE_URL).
+ * Later capabilities add build agents and monitoring here.
  */
 export class LocalRegion implements AsyncDisposable {
   readonly core: Core;
   readonly endpoints: RegionEndpoints;
+  /** The admin created on the first start (empty database); null on every later start. */
+  readonly firstAdmin: FirstAdmin | null;
   readonly #testbed: Testbed;
 
-  private constructor(testbed: Testbed, core: Core, endpoints: RegionEndpoints) {
+  private constructor(
+    testbed: Testbed,
+    core: Core,
+    endpoints: RegionEndpoints,
+    firstAdmin: FirstAdmin | null,
+  ) {
     this.#testbed = testbed;
     this.core = core;
     this.endpoints = endpoints;
+    this.firstAdmin = firstAdmin;
   }
 
   static async start(options: LocalRegionOptions): Promise<LocalRegion> {
@@ -48,10 +60,23 @@ export class LocalRegion implements AsyncDisposable {
         testbed.etcd({ dir: join(stateDir, 'etcd') }),
         testbed.registry({ dir: join(stateDir, 'registry') }),
       ]);
+      const cellCount = numberOr(options.env.LEENGINE_LOCAL_CELLS, 2);
+      const cells = await Promise.all(
+        Array.from({ length: cellCount }, (_, i) =>
+          testbed.cell({
+            name: `local-${i + 1}`,
+            etcd,
+            registry,
+            dir: join(stateDir, 'cells', `local-${i + 1}`),
+          }),
+        ),
+      );
       const config = coreConfig(options.env, stateDir, etcd, registry);
       const core = await Core.create(config, options.logger ? { logger: options.logger } : {});
       let coreUrl: string;
+      let firstAdmin: FirstAdmin | null;
       try {
+        firstAdmin = await core.ensureFirstAdmin();
         coreUrl = await core.listen();
       } catch (error) {
         await core.close();
@@ -66,9 +91,10 @@ export class LocalRegion implements AsyncDisposable {
         etcd: etcd.url,
         registry: registry.url,
         slb: `http://127.0.0.1:${nginx.port}`,
+        cells: cells.map((c) => ({ name: c.name, server: c.server, kubeconfig: c.kubeconfig })),
       };
       writeFileSync(join(stateDir, 'region.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
-      return new LocalRegion(testbed, core, endpoints);
+      return new LocalRegion(testbed, core, endpoints, firstAdmin);
     } catch (error) {
       await testbed.stop();
       throw error;

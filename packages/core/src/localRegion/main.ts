@@ -2,7 +2,17 @@
 import { join } from 'node:path';
 import { DomainError } from '@leengine/common';
 import pino from 'pino';
+import type { FirstAdmin } from '../users/userService.ts';
 import { LocalRegion } from './localRegion.ts';
+
+/** Shown once, on the start that created the admin: the password is not stored in clear anywhere. */
+function firstAdminNotice(admin: FirstAdmin | null): string {
+  if (!admin) return '';
+  return (
+    `\nFirst admin created (shown only this once; sign in and change the password):\n` +
+    `  username     ${admin.username}\n  password     ${admin.password}\n\n`
+  );
+}
 
 const stateDir = process.env.LEENGINE_STATE_DIR ?? '.leengine';
 const logFile = join(stateDir, 'core.log');
@@ -23,12 +33,15 @@ try {
     ['etcd', e.etcd],
     ['registry', e.registry],
     ['nginx (SLB)', `${e.slb}  -> core`],
+    ...e.cells.map((c): [string, string] => [`cell ${c.name}`, `${c.server}  kubeconfig: ${c.kubeconfig}`]),
   ];
   process.stdout.write(
     `\nLeEngine local region is up (${Math.round(performance.now() - started)} ms)\n` +
       rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`).join('\n') +
       `\n  state        ${stateDir}/ (endpoints in ${stateDir}/region.json)` +
-      `\n  core log     ${logFile}\nPress Ctrl-C to stop.\n`,
+      `\n  core log     ${logFile}\n` +
+      firstAdminNotice(region.firstAdmin) +
+      'Press Ctrl-C to stop.\n',
   );
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,0 +1,121 @@
+import type { Application, Page, ResourceListQuery, Role } from '@leengine/common';
+import type { Queryable } from '../db/database.ts';
+import { pageClause, toPage } from '../db/page.ts';
+
+export interface ApplicationRow {
+  id: number;
+  name: string;
+  description: string;
+  createdBy: string;
+  createdById: number;
+  createdAt: Date;
+  updatedAt: Date;
+  instances: number;
+  cpuMillicores: number;
+  memoryMib: number;
+}
+
+const COLUMNS = `a.id, a.name, a.description, u.username as "createdBy", a.created_by as "createdById",
+  a.created_at as "createdAt", a.updated_at as "updatedAt", a.instances, a.cpu_millicores as "cpuMillicores",
+  a.memory_mib as "memoryMib"`;
+
+export function toApplication(row: ApplicationRow, callerRole: Role | null): Application {
+  return {
+    name: row.name,
+    description: row.description,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    callerRole,
+    allocation: { instances: row.instances, cpuMillicores: row.cpuMillicores, memoryMib: row.memoryMib },
+  };
+}
+
+export async function findApplication(
+  q: Queryable,
+  name: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<ApplicationRow | undefined> {
+  const [row] = await q.query<ApplicationRow>(
+    `select ${COLUMNS} from applications a join users u on u.id = a.created_by where a.name = $1
+     ${options.forUpdate ? 'for update of a' : ''}`,
+    [name],
+  );
+  return row;
+}
+
+export async function insertApplication(
+  q: Queryable,
+  app: { name: string; description: string; createdById: number; at: Date },
+): Promise<ApplicationRow> {
+  await q.query(
+    `insert into applications (name, description, created_by, created_at, updated_at) values ($1, $2, $3, $4, $4)`,
+    [app.name, app.description, app.createdById, app.at],
+  );
+  return (await findApplication(q, app.name)) as ApplicationRow;
+}
+
+export async function updateApplication(
+  q: Queryable,
+  id: number,
+  changes: { description?: string | undefined },
+  at: Date,
+): Promise<void> {
+  await q.query(
+    `update applications set description = coalesce($2, description), updated_at = $3 where id = $1`,
+    [id, changes.description ?? null, at],
+  );
+}
+
+export async function deleteApplication(q: Queryable, id: number): Promise<void> {
+  await q.query('delete from applications where id = $1', [id]);
+}
+
+/**
+ * One page of applications: the caller's (those they are a member of; the creator is the
+ * first Owner), or all of them (`all`, admins). Filtered, searched and sorted in SQL.
+ */
+export async function listApplications(
+  q: Queryable,
+  userId: number,
+  query: ResourceListQuery,
+  all: boolean,
+): Promise<Page<Application>> {
+  const params: unknown[] = [userId];
+  // Members first: the caller's memberships are the small side of the join (index on user_id).
+  const from = all
+    ? `applications a left join application_members m on m.application_id = a.id and m.user_id = $1`
+    : `application_members m join applications a on a.id = m.application_id`;
+  const conditions = [all ? 'true' : 'm.user_id = $1'];
+  if (query.q) {
+    params.push(query.q.toLowerCase());
+    conditions.push(
+      `(strpos(a.name, $${params.length}) > 0 or strpos(lower(a.description), $${params.length}) > 0)`,
+    );
+  }
+  const page = pageClause(
+    { name: 'a.name', createdAt: 'a.created_at', id: 'a.id' },
+    query.sort,
+    query.cursor,
+    query.limit,
+    params,
+  );
+  conditions.push(page.after);
+  const rows = await q.query<ApplicationRow & { role: Role | null }>(
+    `select ${COLUMNS}, m.role from ${from} join users u on u.id = a.created_by
+     where ${conditions.join(' and ')} ${page.orderBy} ${page.limit}`,
+    params,
+  );
+  return toPage(
+    rows,
+    query.limit,
+    query.sort,
+    (r) => r,
+    (r) => toApplication(r, r.role),
+  );
+}
+
+export async function countApplications(q: Queryable): Promise<number> {
+  const [row] = await q.query<{ n: number }>('select count(*)::int as n from applications');
+  return row?.n ?? 0;
+}

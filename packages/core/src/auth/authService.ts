@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type CreatedToken,
+  type CreateToken,
+  NotAuthenticatedError,
+  NotFoundError,
+  type Page,
+  type Token,
+  type User,
+} from '@leengine/common';
+import type { ActivityService } from '../activity/activityService.ts';
+import type { Clock } from '../clock.ts';
+import type { Database } from '../db/database.ts';
+import { findUserByName, toUser } from '../users/userStore.ts';
+import type { Caller } from './caller.ts';
+import {
+  type CredentialRow,
+  deleteExpiredSessions,
+  deleteSession,
+  findSession,
+  findToken,
+  insertSession,
+  insertToken,
+  listTokens,
+  revokeToken,
+  touchToken,
+} from './credentialStore.ts';
+import type { LoginLimiter } from './loginLimiter.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import { hashSecret, newSecret, SESSION_PREFIX, TOKEN_PREFIX } from './secrets.ts';
+
+export interface AuthServiceDeps {
+  db: Database;
+  clock: Clock;
+  activity: ActivityService;
+  limiter: LoginLimiter;
+  /** How long a console session lasts. */
+  sessionTtlMs: number;
+}
+
+/** A new login session: the secret goes into the cookie and is stored only hashed. */
+export interface NewSession {
+  user: User;
+  secret: string;
+  expiresAt: Date;
+  /** For the cookie's Max-Age. */
+  maxAgeSeconds: number;
+}
+
+/** What a request presents: a bearer token, a session cookie, or nothing. */
+export interface Presented {
+  bearer?: string | undefined;
+  session?: string | undefined;
+}
+
+// Writing last_used_at on every request would make every read a write.
+const TOUCH_AFTER_MS = 60_000;
+
+/** Logins, sessions and personal access tokens; turns presented credentials into a Caller. */
+export class AuthService {
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #activity: ActivityService;
+  readonly #limiter: LoginLimiter;
+  readonly #sessionTtlMs: number;
+  #decoy: Promise<string> | undefined;
+
+  private constructor(deps: AuthServiceDeps) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#activity = deps.activity;
+    this.#limiter = deps.limiter;
+    this.#sessionTtlMs = deps.sessionTtlMs;
+  }
+
+  static create(deps: AuthServiceDeps): AuthService {
+    return new AuthService(deps);
+  }
+
+  /**
+   * Checks a password and opens a session. Every failure reads the same ("wrong username
+   * or password") and costs the same (a missing user is checked against a decoy hash);
+   * failures per username and address are rate-limited.
+   */
+  async login(username: string, password: string, address: string): Promise<NewSession> {
+    this.#limiter.check(username, address);
+    const user = await findUserByName(this.#db, username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await this.#decoyHash()));
+    if (!user || !ok || user.disabled) {
+      this.#limiter.failed(username, address);
+      throw new NotAuthenticatedError('wrong username or password');
+    }
+    this.#limiter.succeeded(username, address);
+    const now = this.#clock();
+    const secret = newSecret(SESSION_PREFIX);
+    const expiresAt = new Date(now.getTime() + this.#sessionTtlMs);
+    await this.#db.transaction(async (tx) => {
+      await deleteExpiredSessions(tx, now);
+      await insertSession(tx, { secretHash: hashSecret(secret), userId: user.id, at: now, expiresAt });
+    });
+    return { user: toUser(user), secret, expiresAt, maxAgeSeconds: Math.floor(this.#sessionTtlMs / 1000) };
+  }
+
+  async logout(sessionSecret: string): Promise<void> {
+    await deleteSession(this.#db, hashSecret(sessionSecret));
+  }
+
+  /**
+   * The caller behind the presented credentials; null when none were presented. A bearer
+   * token wins over a cookie. Unknown, expired or revoked credentials, and disabled users,
+   * are NotAuthenticatedError: a client that sent credentials learns they are not good.
+   */
+  async authenticate(presented: Presented): Promise<Caller | null> {
+    if (presented.bearer !== undefined) return this.#byToken(presented.bearer);
+    if (presented.session !== undefined) return this.#bySession(presented.session);
+    return null;
+  }
+
+  /** Creates a token; its secret is in this answer only. */
+  async createToken(caller: Caller, input: CreateToken): Promise<CreatedToken> {
+    const secret = newSecret(TOKEN_PREFIX);
+    const now = this.#clock();
+    const expiresAt = new Date(now.getTime() + input.expiresInDays * 86_400_000);
+    return this.#activity.change(caller, 'create-token', input, async (tx, setTarget) => {
+      setTarget({ kind: 'user', id: caller.userId, name: caller.username });
+      const token = await insertToken(tx, {
+        userId: caller.userId,
+        name: input.name,
+        secretHash: hashSecret(secret),
+        at: now,
+        expiresAt,
+      });
+      return { ...token, token: secret };
+    });
+  }
+
+  listTokens(caller: Caller, cursor: string | undefined, limit: number): Promise<Page<Token>> {
+    return listTokens(this.#db, caller.userId, cursor, limit);
+  }
+
+  async revokeToken(caller: Caller, tokenId: number): Promise<void> {
+    await this.#activity.change(caller, 'revoke-token', { tokenId }, async (tx, setTarget) => {
+      setTarget({ kind: 'user', id: caller.userId, name: caller.username });
+      const revoked = await revokeToken(tx, caller.userId, tokenId, this.#clock());
+      if (!revoked) throw new NotFoundError(`no token ${tokenId}`);
+    });
+  }
+
+  async #byToken(secret: string): Promise<Caller> {
+    const row = secret.startsWith(TOKEN_PREFIX) ? await findToken(this.#db, hashSecret(secret)) : undefined;
+    const now = this.#clock();
+    this.#assertUsable(row, now, 'token');
+    const credential = row as CredentialRow & { tokenId: number };
+    if (!credential.lastUsedAt || now.getTime() - credential.lastUsedAt.getTime() > TOUCH_AFTER_MS) {
+      await touchToken(this.#db, credential.tokenId, now);
+    }
+    return {
+      userId: credential.userId,
+      username: credential.username,
+      admin: credential.admin,
+      via: 'token',
+    };
+  }
+
+  async #bySession(secret: string): Promise<Caller> {
+    const row = secret.startsWith(SESSION_PREFIX)
+      ? await findSession(this.#db, hashSecret(secret))
+      : undefined;
+    this.#assertUsable(row, this.#clock(), 'session');
+    const credential = row as CredentialRow;
+    return {
+      userId: credential.userId,
+      username: credential.username,
+      admin: credential.admin,
+      via: 'session',
+    };
+  }
+
+  #assertUsable(row: CredentialRow | undefined, now: Date, what: 'token' | 'session'): void {
+    if (!row) throw new NotAuthenticatedError(`unknown ${what}`);
+    if (row.revokedAt) throw new NotAuthenticatedError(`${what} revoked`);
+    if (row.expiresAt.getTime() <= now.getTime()) throw new NotAuthenticatedError(`${what} expired`);
+    if (row.disabled) throw new NotAuthenticatedError('user disabled');
+  }
+
+  #decoyHash(): Promise<string> {
+    this.#decoy ??= hashPassword(randomBytes(16).toString('hex'));
+    return this.#decoy;
+  }
+}

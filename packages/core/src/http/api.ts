@@ -1,0 +1,33 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { permissionRoutes } from '../access/permissionRoutes.ts';
+import { applicationRoutes } from '../applications/applicationRoutes.ts';
+import { authRoutes } from '../auth/authRoutes.ts';
+import { buildProjectRoutes } from '../buildProjects/buildProjectRoutes.ts';
+import { imageGroupRoutes } from '../imageGroups/imageGroupRoutes.ts';
+import { imageRepositoryRoutes } from '../imageRepositories/imageRepositoryRoutes.ts';
+import { quotaRoutes } from '../quotas/quotaRoutes.ts';
+import type { Services } from '../services.ts';
+import { statisticsRoutes } from '../statistics/statisticsRoutes.ts';
+import { userRoutes } from '../users/userRoutes.ts';
+import { authHook } from './authHook.ts';
+
+/** Everything under /api/v1: one auth hook in front of every route (public ones opt out). */
+export function apiV1(services: Services): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.decorateRequest('caller', null);
+    app.addHook('onRequest', authHook(services.auth));
+    for (const routes of [
+      permissionRoutes(),
+      authRoutes(services),
+      userRoutes(services),
+      quotaRoutes(services),
+      statisticsRoutes(services),
+      applicationRoutes(services),
+      imageGroupRoutes(services),
+      imageRepositoryRoutes(services),
+      buildProjectRoutes(services),
+    ]) {
+      await app.register(routes);
+    }
+  };
+}
