@@ -18,7 +18,13 @@ import { type CellImages, ensureCellImages } from './images.ts';
 import { kubeRequest } from './kubeHttp.ts';
 import { type RealNode, startRealNode } from './node.ts';
 import { createCellPki } from './pki.ts';
-import { ensureLocalRoutes, type PodSubnet, reservePodSubnet, writeBridgeCniConfig } from './podNetwork.ts';
+import {
+  createBridge,
+  ensureLocalRoutes,
+  type PodSubnet,
+  reservePodSubnet,
+  writeBridgeCniConfig,
+} from './podNetwork.ts';
 
 /** How a real node's pods get their network. Default: Debian's bridge + host-local. */
 export interface CellCni {
@@ -148,6 +154,7 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
     let node: RealNode | undefined;
     if (nodes === 1 && options.registry && images) {
       subnet = reservePodSubnet();
+      createBridge(subnet);
       const nodeDir = join(workDir.path, 'node');
       // A node starts from nothing: its pods are recreated from the apiserver's state.
       unmountUnder(nodeDir);
@@ -177,6 +184,7 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
         registryHost: options.registry.host,
         pauseImage: images.pause,
         cniBinDir: cni.binDir,
+        nodeIp: subnet.gateway,
         podCgroup,
         onSpawn: (pid) => moveToCgroup(pid, nodeCgroup),
         started,

@@ -28,6 +28,8 @@ export interface RealNodeOptions {
   pauseImage: string;
   /** Directory holding the CNI plugin executables. */
   cniBinDir: string;
+  /** The node's address (on its bridge): kubelet serves there and reports it as InternalIP. */
+  nodeIp: string;
   /** The kubelet's cgroupRoot (created by the caller): pods go below it. */
   podCgroup: string;
   /** Called with each node process's pid right after spawn (to move it into a cgroup). */
@@ -123,7 +125,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     what: `socket ${socket}`,
   });
 
-  const certs = await o.pki.node(o.name);
+  const certs = await o.pki.node(o.name, o.nodeIp);
   const kubeconfig = writeKubeconfig(join(o.dir, 'kubelet.kubeconfig'), {
     server: o.server,
     caCert: o.pki.ca.cert,
@@ -141,7 +143,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
       {
         apiVersion: 'kubelet.config.k8s.io/v1beta1',
         kind: 'KubeletConfiguration',
-        address: '127.0.0.1',
+        address: o.nodeIp,
         port,
         readOnlyPort: 0,
         healthzBindAddress: '127.0.0.1',
@@ -187,7 +189,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
       `--root-dir=${kubeletDir}`,
       `--cert-dir=${join(o.dir, 'kubelet-certs')}`,
       `--hostname-override=${o.name}`,
-      '--node-ip=127.0.0.1',
+      `--node-ip=${o.nodeIp}`,
       '--v=1',
     ],
     cwd: o.dir,

@@ -27,7 +27,8 @@ export interface CellPki {
   /** Service-account token signing key pair. */
   serviceAccount: { key: string; pub: string };
   /** A node's client (system:node:<name>) and serving certificates. */
-  node(name: string): Promise<{ client: CertPair; serving: CertPair }>;
+  /** The serving cert names the node's IP; a node on another IP gets a new one. */
+  node(name: string, ip: string): Promise<{ client: CertPair; serving: CertPair }>;
 }
 
 interface LeafSpec {
@@ -165,7 +166,7 @@ export async function createCellPki(dir: string, cellName: string): Promise<Cell
     controllerManager,
     scheduler,
     serviceAccount,
-    node: async (name) => {
+    node: async (name, ip) => {
       const [client, serving] = await Promise.all([
         leaf(dir, ca, {
           name: `node-${name}-client`,
@@ -173,10 +174,10 @@ export async function createCellPki(dir: string, cellName: string): Promise<Cell
           usage: 'clientAuth',
         }),
         leaf(dir, ca, {
-          name: `node-${name}-serving`,
+          name: `node-${name}-serving-${ip}`,
           subject: `/CN=system:node:${name}`,
           usage: 'serverAuth',
-          altNames: ['IP:127.0.0.1', `DNS:${name}`, 'DNS:localhost'],
+          altNames: [`IP:${ip}`, 'IP:127.0.0.1', `DNS:${name}`, 'DNS:localhost'],
         }),
       ]);
       return { client, serving };

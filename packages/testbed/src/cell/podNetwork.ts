@@ -68,6 +68,20 @@ export function reservePodSubnet(): PodSubnet {
   throw new Error('no free pod subnet in 10.88.0.0/16 (250 cells running?)');
 }
 
+/**
+ * Creates the node's bridge with the gateway address up front: the kubelet serves on
+ * that address and reports it as the node's InternalIP (the apiserver reaches kubelets
+ * by node address for logs and exec, and rejects loopback ones). The bridge plugin
+ * adopts the existing bridge.
+ */
+export function createBridge(subnet: PodSubnet): void {
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+  deleteLink(subnet.bridge);
+  ip('link', 'add', subnet.bridge, 'type', 'bridge');
+  ip('addr', 'add', `${subnet.gateway}/${subnet.cidr.split('/')[1]}`, 'dev', subnet.bridge);
+  ip('link', 'set', subnet.bridge, 'up');
+}
+
 function deleteLink(name: string): void {
   spawnSync('ip', ['link', 'del', name], { stdio: 'ignore' });
 }

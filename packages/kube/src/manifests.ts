@@ -1,0 +1,156 @@
+import type {
+  V1Deployment,
+  V1EnvVar,
+  V1Namespace,
+  V1Probe,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
+import { LABELS, MANAGED_BY } from './labels.ts';
+
+/** An HTTP health check: the readiness probe, and the liveness probe too when asked. */
+export interface HealthCheck {
+  path: string;
+  port: number;
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+  liveness: boolean;
+}
+
+export interface EnvVar {
+  name: string;
+  value: string;
+  /** Secret values go into the version's Secret, never into the Deployment. */
+  secret?: boolean;
+}
+
+/** One deployable revision of an application, as it runs in one cell. */
+export interface VersionSpec {
+  application: string;
+  /** DNS label, unique within the application; the Deployment's name. */
+  version: string;
+  image: string;
+  replicas: number;
+  /** Container port the Service and the SLB send traffic to. */
+  port: number;
+  cpu: { requestMillis: number; limitMillis: number };
+  memory: { requestMiB: number; limitMiB: number };
+  env: EnvVar[];
+  healthCheck?: HealthCheck;
+  /** Seconds between SIGTERM and SIGKILL. */
+  terminationGracePeriodSeconds?: number;
+}
+
+function managed(application: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { [LABELS.managedBy]: MANAGED_BY, [LABELS.application]: application, ...extra };
+}
+
+/** The application's namespace: the same name in every cell. */
+export function namespaceManifest(application: string): V1Namespace {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: application, labels: managed(application) },
+  };
+}
+
+/**
+ * The application's one Service, selecting every version's pods by the application
+ * label; discovery reads its EndpointSlices. Headless: traffic goes through the SLB to
+ * pod IPs, not through a ClusterIP.
+ */
+export function serviceManifest(application: string, port: number): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: application, namespace: application, labels: managed(application) },
+    spec: {
+      clusterIP: 'None',
+      selector: { [LABELS.application]: application },
+      ports: [{ name: 'http', port, targetPort: port, protocol: 'TCP' }],
+      publishNotReadyAddresses: false,
+    },
+  };
+}
+
+function secretName(spec: VersionSpec): string {
+  return `${spec.version}-env`;
+}
+
+/** The version's secret env values, or undefined when it has none. */
+export function secretManifest(spec: VersionSpec): V1Secret | undefined {
+  const secrets = spec.env.filter((e) => e.secret);
+  if (secrets.length === 0) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: secretName(spec),
+      namespace: spec.application,
+      labels: managed(spec.application, { [LABELS.version]: spec.version }),
+    },
+    type: 'Opaque',
+    stringData: Object.fromEntries(secrets.map((e) => [e.name, e.value])),
+  };
+}
+
+function probe(check: HealthCheck): V1Probe {
+  return {
+    httpGet: { path: check.path, port: check.port, scheme: 'HTTP' },
+    initialDelaySeconds: check.initialDelaySeconds,
+    periodSeconds: check.periodSeconds,
+    timeoutSeconds: check.timeoutSeconds,
+    failureThreshold: check.failureThreshold,
+    successThreshold: 1,
+  };
+}
+
+function envVars(spec: VersionSpec): V1EnvVar[] {
+  return spec.env.map((e) =>
+    e.secret
+      ? { name: e.name, valueFrom: { secretKeyRef: { name: secretName(spec), key: e.name } } }
+      : { name: e.name, value: e.value },
+  );
+}
+
+/** One Deployment per version per cell, named after the version. */
+export function deploymentManifest(spec: VersionSpec): V1Deployment {
+  const labels = managed(spec.application, { [LABELS.version]: spec.version });
+  const selector = { [LABELS.application]: spec.application, [LABELS.version]: spec.version };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: spec.version, namespace: spec.application, labels },
+    spec: {
+      replicas: spec.replicas,
+      selector: { matchLabels: selector },
+      // A version's pod template never changes after deploy (a change is a new version),
+      // so the strategy only matters for restarts.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
+          enableServiceLinks: false,
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: 'app',
+              image: spec.image,
+              ports: [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }],
+              env: envVars(spec),
+              resources: {
+                requests: { cpu: `${spec.cpu.requestMillis}m`, memory: `${spec.memory.requestMiB}Mi` },
+                limits: { cpu: `${spec.cpu.limitMillis}m`, memory: `${spec.memory.limitMiB}Mi` },
+              },
+              ...(spec.healthCheck ? { readinessProbe: probe(spec.healthCheck) } : {}),
+              ...(spec.healthCheck?.liveness ? { livenessProbe: probe(spec.healthCheck) } : {}),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
