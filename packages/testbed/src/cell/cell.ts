@@ -72,6 +72,13 @@ export interface CellHandle extends ComponentHandle {
   readonly processes: readonly ManagedProcess[];
   /** A @kubernetes/client-node KubeConfig for the admin kubeconfig. */
   kubeConfig(): KubeConfig;
+  /**
+   * Stops the cell's kube-apiserver only (a cell "down" as its users see it); the node,
+   * controllers and pods keep running. `startApiserver` brings it back on the same port.
+   */
+  stopApiserver(): Promise<void>;
+  /** Starts the kube-apiserver again after `stopApiserver`, and waits until it is ready. */
+  startApiserver(): Promise<void>;
   /** A raw admin request to the apiserver (JSON body), for probes and tests. */
   request(
     path: string,
@@ -215,10 +222,15 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
       stopping ??= teardown();
       return stopping;
     };
+    // The apiserver is always started[0], also after a restart: teardown stops it last.
+    let restarting: Promise<void> | undefined;
+    const currentApiserver = () => started[0] as ManagedProcess;
     return {
       component: `cell ${cell}`,
       dir: workDir.path,
-      process: apiserver,
+      get process() {
+        return currentApiserver();
+      },
       startupMs: Math.round(performance.now() - startedAt),
       logTail: (lines = 20) =>
         started.map((p) => `--- ${p.component} ---\n${p.tail(lines).trimEnd()}`).join('\n'),
@@ -233,6 +245,23 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
       images,
       processes: started,
       request,
+      stopApiserver: async () => {
+        await restarting;
+        await currentApiserver().stop(5000);
+      },
+      startApiserver: async () => {
+        if (stopping) throw new ComponentError(`cell ${cell}`, 'the cell is stopped');
+        if (!currentApiserver().exitStatus) return;
+        restarting ??= plane
+          .restartApiserver()
+          .then((proc) => {
+            started[0] = proc;
+          })
+          .finally(() => {
+            restarting = undefined;
+          });
+        await restarting;
+      },
       kubeConfig: () => {
         const config = new KubeConfig();
         config.loadFromFile(plane.adminKubeconfig);

@@ -14,6 +14,8 @@ export interface ControlPlane {
   server: string;
   adminKubeconfig: string;
   processes: ManagedProcess[];
+  /** Starts another kube-apiserver exactly like the first (same port, flags and log), once that one has stopped. */
+  restartApiserver(): Promise<ManagedProcess>;
 }
 
 /** QPS for controllers and the scheduler: the defaults (20) make 5,000 pods take minutes. */
@@ -35,44 +37,48 @@ export async function startControlPlane(options: {
   const { cell, dir, pki, started } = options;
   const [apiPort, cmPort, schedPort] = (await freePorts(3)) as [number, number, number];
   const server = `https://127.0.0.1:${apiPort}`;
-  const apiserver = ManagedProcess.start({
-    component: `${cell}/kube-apiserver`,
-    argv: [
-      kubeBinary('kube-apiserver'),
-      `--etcd-servers=${options.etcdUrl}`,
-      `--etcd-prefix=/cells/${cell}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      `--client-ca-file=${pki.ca.cert}`,
-      `--tls-cert-file=${pki.apiserver.cert}`,
-      `--tls-private-key-file=${pki.apiserver.key}`,
-      `--service-account-key-file=${pki.serviceAccount.pub}`,
-      `--service-account-signing-key-file=${pki.serviceAccount.key}`,
-      `--service-account-issuer=https://kubernetes.default.svc.${cell}`,
-      `--service-cluster-ip-range=${CELL_RANGES.services}`,
-      '--authorization-mode=Node,RBAC',
-      '--enable-admission-plugins=NodeRestriction',
-      `--kubelet-client-certificate=${pki.apiserverKubeletClient.cert}`,
-      `--kubelet-client-key=${pki.apiserverKubeletClient.key}`,
-      `--kubelet-certificate-authority=${pki.ca.cert}`,
-      '--kubelet-preferred-address-types=InternalIP,Hostname',
-      '--allow-privileged=true',
-      '--profiling=false',
-      '--max-requests-inflight=800',
-      '--max-mutating-requests-inflight=400',
-      `--cert-dir=${join(dir, 'apiserver-certs')}`,
-      '--v=1',
-    ],
-    cwd: dir,
-    logFile: join(dir, 'kube-apiserver.log'),
-  });
+  const spawnApiserver = () =>
+    ManagedProcess.start({
+      component: `${cell}/kube-apiserver`,
+      argv: [
+        kubeBinary('kube-apiserver'),
+        `--etcd-servers=${options.etcdUrl}`,
+        `--etcd-prefix=/cells/${cell}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--client-ca-file=${pki.ca.cert}`,
+        `--tls-cert-file=${pki.apiserver.cert}`,
+        `--tls-private-key-file=${pki.apiserver.key}`,
+        `--service-account-key-file=${pki.serviceAccount.pub}`,
+        `--service-account-signing-key-file=${pki.serviceAccount.key}`,
+        `--service-account-issuer=https://kubernetes.default.svc.${cell}`,
+        `--service-cluster-ip-range=${CELL_RANGES.services}`,
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        `--kubelet-client-certificate=${pki.apiserverKubeletClient.cert}`,
+        `--kubelet-client-key=${pki.apiserverKubeletClient.key}`,
+        `--kubelet-certificate-authority=${pki.ca.cert}`,
+        '--kubelet-preferred-address-types=InternalIP,Hostname',
+        '--allow-privileged=true',
+        '--profiling=false',
+        '--max-requests-inflight=800',
+        '--max-mutating-requests-inflight=400',
+        `--cert-dir=${join(dir, 'apiserver-certs')}`,
+        '--v=1',
+      ],
+      cwd: dir,
+      logFile: join(dir, 'kube-apiserver.log'),
+    });
+  const apiserverReady = (proc: ManagedProcess) =>
+    waitUntilReady(
+      proc,
+      async () => (await kubeRequest(server, pki.ca.cert, pki.admin, '/readyz')).status === 200,
+      { timeoutMs: options.timeoutMs, what: `GET ${server}/readyz` },
+    );
+  const apiserver = spawnApiserver();
   started.push(apiserver);
-  await waitUntilReady(
-    apiserver,
-    async () => (await kubeRequest(server, pki.ca.cert, pki.admin, '/readyz')).status === 200,
-    { timeoutMs: options.timeoutMs, what: `GET ${server}/readyz` },
-  );
+  await apiserverReady(apiserver);
 
   const kubeconfig = (name: string, client: { cert: string; key: string }, user: string) =>
     writeKubeconfig(join(dir, `${name}.kubeconfig`), {
@@ -154,7 +160,21 @@ export async function startControlPlane(options: {
       what: `GET https://127.0.0.1:${schedPort}/healthz`,
     }),
   ]);
-  return { server, adminKubeconfig, processes: [apiserver, controllerManager, scheduler] };
+  return {
+    server,
+    adminKubeconfig,
+    processes: [apiserver, controllerManager, scheduler],
+    restartApiserver: async () => {
+      const proc = spawnApiserver();
+      try {
+        await apiserverReady(proc);
+      } catch (error) {
+        await proc.stop(1000);
+        throw error;
+      }
+      return proc;
+    },
+  };
 }
 
 /** /healthz of a component serving with its own self-signed certificate. */
