@@ -82,10 +82,12 @@ export async function listApplications(
   all: boolean,
 ): Promise<Page<Application>> {
   const params: unknown[] = [userId];
-  // Members first: the caller's memberships are the small side of the join (index on user_id).
+  // The caller's memberships drive the query (index on user_id), one primary-key lookup
+  // each: LIMIT 1 keeps the planner from hashing the whole applications table instead,
+  // so the cost follows the caller's memberships, not the platform's size.
   const from = all
     ? `applications a left join application_members m on m.application_id = a.id and m.user_id = $1`
-    : `application_members m join applications a on a.id = m.application_id`;
+    : `application_members m cross join lateral (select * from applications r where r.id = m.application_id limit 1) a`;
   const conditions = [all ? 'true' : 'm.user_id = $1'];
   if (query.q) {
     params.push(query.q.toLowerCase());

@@ -117,7 +117,7 @@ export async function listBuildProjects(
   const params: unknown[] = [userId];
   const from = all
     ? `build_projects b left join build_project_members m on m.build_project_id = b.id and m.user_id = $1`
-    : `build_project_members m join build_projects b on b.id = m.build_project_id`;
+    : `build_project_members m cross join lateral (select * from build_projects r where r.id = m.build_project_id limit 1) b`;
   const conditions = [all ? 'true' : 'm.user_id = $1'];
   if (query.q) {
     params.push(query.q.toLowerCase());

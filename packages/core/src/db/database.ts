@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -51,9 +52,11 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   // An idle connection the server ends (restart, failover) must not crash core: the
   // pool drops it and the next query opens a new one.
   pool.on('error', () => {});
+  const statementName = statementNames();
   const on = (client: pg.Pool | pg.PoolClient): Queryable => ({
+    // Named statements are parsed and planned once per connection, not per request.
     query: async <Row>(sql: string, params: unknown[] = []) =>
-      (await client.query(sql, params)).rows as Row[],
+      (await client.query({ name: statementName(sql), text: sql, values: params })).rows as Row[],
     exec: async (sql: string) => {
       await client.query(sql);
     },
@@ -87,6 +90,20 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     throw error;
   }
   return db;
+}
+
+/** A stable statement name per SQL text (node-postgres prepares it once per connection). */
+function statementNames(): (sql: string) => string {
+  const names = new Map<string, string>();
+  return (sql) => {
+    let name = names.get(sql);
+    if (!name) {
+      name = `s${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+      // Our SQL texts are a fixed set; the bound only guards against a bug making endless ones.
+      if (names.size < 10_000) names.set(sql, name);
+    }
+    return name;
+  };
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

@@ -83,7 +83,7 @@ export async function listImageGroups(
   const params: unknown[] = [userId];
   const from = all
     ? `image_groups g left join image_group_members m on m.image_group_id = g.id and m.user_id = $1`
-    : `image_group_members m join image_groups g on g.id = m.image_group_id`;
+    : `image_group_members m cross join lateral (select * from image_groups r where r.id = m.image_group_id limit 1) g`;
   const conditions = [all ? 'true' : 'm.user_id = $1'];
   if (query.q) {
     params.push(query.q.toLowerCase());
