@@ -1,0 +1,233 @@
+import { ConflictError, NotFoundError, UnavailableError } from '@leengine/common';
+import type { Etcd3 } from 'etcd3';
+import { z } from 'zod';
+import {
+  type DomainConfig,
+  DomainConfigSchema,
+  type SlbGroup,
+  SlbGroupSchema,
+  type Upstream,
+  UpstreamsSchema,
+} from '../model/domain.ts';
+import { parseSlbKey, SLB_ROOT, slbKeys } from './keys.ts';
+
+/** What an agent reports under its lease-bound key. */
+export const AgentStatusSchema = z.object({
+  host: z.string(),
+  group: z.string(),
+  /** The etcd revision whose state of the group is live in nginx. */
+  revision: z.number().int(),
+  /** The live config generation. */
+  generation: z.string(),
+  /** Wall-clock time of the last apply, for people (never used to decide anything). */
+  appliedAt: z.string(),
+  /** The last apply's error, if it failed as a whole (nginx unreachable, reload failed). */
+  error: z.string().nullable(),
+  /** Domains whose last config change nginx refused; their last good config stays live. */
+  domainErrors: z.record(z.string(), z.string()),
+  reloads: z.number().int(),
+});
+export type AgentStatus = z.output<typeof AgentStatusSchema>;
+
+/** A value read with the revision that last changed it. */
+export interface Versioned<T> {
+  value: T;
+  modRevision: number;
+}
+
+/**
+ * slb-core's view of etcd: groups, domain configs, upstreams and agent reports, each
+ * validated on the way in and out. The system of record for the SLB is this prefix.
+ */
+export class SlbStore {
+  readonly client: Etcd3;
+
+  private constructor(client: Etcd3) {
+    this.client = client;
+  }
+
+  static create(deps: { client: Etcd3 }): SlbStore {
+    return new SlbStore(deps.client);
+  }
+
+  async putGroup(group: SlbGroup): Promise<number> {
+    const value = SlbGroupSchema.parse(group);
+    const response = await this.#etcd(() =>
+      this.client.put(slbKeys.meta(value.name)).value(JSON.stringify(value)).exec(),
+    );
+    return Number(response.header.revision);
+  }
+
+  async getGroup(name: string): Promise<SlbGroup | undefined> {
+    const raw = await this.#etcd(() => this.client.get(slbKeys.meta(name)).string());
+    return raw === null ? undefined : SlbGroupSchema.parse(JSON.parse(raw));
+  }
+
+  async listGroups(): Promise<SlbGroup[]> {
+    const keys = await this.#etcd(() => this.client.getAll().prefix(SLB_ROOT).keys());
+    const names = keys.flatMap((k) => {
+      const parsed = parseSlbKey(k);
+      return parsed?.kind === 'meta' ? [parsed.group] : [];
+    });
+    const groups = await Promise.all(names.map((n) => this.getGroup(n)));
+    return groups.filter((g): g is SlbGroup => g !== undefined);
+  }
+
+  /** Deletes a group that holds no domain. */
+  async deleteGroup(name: string): Promise<void> {
+    const domains = await this.#etcd(() => this.client.getAll().prefix(slbKeys.domains(name)).keys());
+    if (domains.length > 0) throw new ConflictError(`SLB group ${name} still holds domains`);
+    await this.#etcd(() => this.client.delete().key(slbKeys.meta(name)).exec());
+  }
+
+  /**
+   * Creates a domain: one domain name belongs to one group (a claim key, created in the
+   * same transaction), and the group must exist.
+   */
+  async createDomain(config: DomainConfig): Promise<number> {
+    const value = DomainConfigSchema.parse(config);
+    const result = await this.#etcd(() =>
+      this.client
+        .if(slbKeys.claim(value.domain), 'Create', '==', 0)
+        .and(slbKeys.meta(value.group), 'Create', '>', 0)
+        .then(
+          this.client.put(slbKeys.claim(value.domain)).value(value.group),
+          this.client.put(slbKeys.config(value.group, value.domain)).value(JSON.stringify(value)),
+        )
+        .commit(),
+    );
+    if (!result.succeeded) {
+      if (!(await this.getGroup(value.group))) throw new NotFoundError(`no SLB group ${value.group}`);
+      throw new ConflictError(`domain ${value.domain} is already bound`);
+    }
+    return Number(result.header.revision);
+  }
+
+  /** Replaces an existing domain's config (the group and domain cannot change). */
+  async updateDomain(config: DomainConfig, expectedRevision?: number): Promise<number> {
+    const value = DomainConfigSchema.parse(config);
+    const key = slbKeys.config(value.group, value.domain);
+    const result = await this.#etcd(() =>
+      this.client
+        .if(
+          key,
+          expectedRevision === undefined ? 'Create' : 'Mod',
+          expectedRevision === undefined ? '>' : '==',
+          expectedRevision ?? 0,
+        )
+        .then(this.client.put(key).value(JSON.stringify(value)))
+        .commit(),
+    );
+    if (!result.succeeded) {
+      if (!(await this.getDomain(value.group, value.domain)))
+        throw new NotFoundError(`no domain ${value.domain} in group ${value.group}`);
+      throw new ConflictError(`domain ${value.domain} changed meanwhile; read it again`);
+    }
+    return Number(result.header.revision);
+  }
+
+  async getDomain(group: string, domain: string): Promise<Versioned<DomainConfig> | undefined> {
+    const response = await this.#etcd(() => this.client.get(slbKeys.config(group, domain)).exec());
+    const kv = response.kvs[0];
+    if (!kv) return undefined;
+    return {
+      value: DomainConfigSchema.parse(JSON.parse(kv.value.toString())),
+      modRevision: Number(kv.mod_revision),
+    };
+  }
+
+  /** The group a domain belongs to, if it is bound. */
+  async groupOf(domain: string): Promise<string | undefined> {
+    const group = await this.#etcd(() => this.client.get(slbKeys.claim(domain)).string());
+    return group ?? undefined;
+  }
+
+  async listDomains(group: string): Promise<DomainConfig[]> {
+    const all = await this.#etcd(() => this.client.getAll().prefix(slbKeys.domains(group)).strings());
+    return Object.entries(all)
+      .filter(([key]) => parseSlbKey(key)?.kind === 'config')
+      .map(([, raw]) => DomainConfigSchema.parse(JSON.parse(raw)));
+  }
+
+  async deleteDomain(group: string, domain: string): Promise<number> {
+    const result = await this.#etcd(() =>
+      this.client
+        .if(slbKeys.config(group, domain), 'Create', '>', 0)
+        .then(
+          this.client.delete().prefix(slbKeys.domain(group, domain)),
+          this.client.delete().key(slbKeys.claim(domain)),
+        )
+        .commit(),
+    );
+    if (!result.succeeded) throw new NotFoundError(`no domain ${domain} in group ${group}`);
+    return Number(result.header.revision);
+  }
+
+  async getUpstreams(group: string, domain: string): Promise<Versioned<Upstream[]> | undefined> {
+    const response = await this.#etcd(() => this.client.get(slbKeys.upstreams(group, domain)).exec());
+    const kv = response.kvs[0];
+    if (!kv) return undefined;
+    return {
+      value: UpstreamsSchema.parse(JSON.parse(kv.value.toString())),
+      modRevision: Number(kv.mod_revision),
+    };
+  }
+
+  /** Sets a domain's backends; returns the revision the agents must reach to serve them. */
+  async putUpstreams(group: string, domain: string, upstreams: Upstream[]): Promise<number> {
+    const value = UpstreamsSchema.parse(upstreams);
+    const response = await this.#etcd(() =>
+      this.client.put(slbKeys.upstreams(group, domain)).value(JSON.stringify(value)).exec(),
+    );
+    return Number(response.header.revision);
+  }
+
+  /** The live agents of a group and what they report. */
+  async agents(group: string): Promise<AgentStatus[]> {
+    const all = await this.#etcd(() => this.client.getAll().prefix(slbKeys.agents(group)).strings());
+    return Object.values(all).flatMap((raw) => {
+      const parsed = AgentStatusSchema.safeParse(JSON.parse(raw));
+      return parsed.success ? [parsed.data] : [];
+    });
+  }
+
+  /**
+   * Waits until every live agent of the group has applied `revision` (or a later one).
+   * Resolves with their reports; rejects on timeout naming the agents still behind.
+   * A group with no live agent resolves at once: nothing serves it.
+   */
+  async waitForAgents(group: string, revision: number, timeoutMs = 10_000): Promise<AgentStatus[]> {
+    const deadline = Date.now() + timeoutMs;
+    const watcher = await this.#etcd(() => this.client.watch().prefix(slbKeys.agents(group)).create());
+    try {
+      for (;;) {
+        const changed = new Promise<void>((resolve) => {
+          watcher.once('data', () => resolve());
+        });
+        const agents = await this.agents(group);
+        const behind = agents.filter((a) => a.revision < revision);
+        if (behind.length === 0) return agents;
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new UnavailableError(
+            `SLB group ${group}: agents ${behind.map((a) => `${a.host}@${a.revision}`).join(', ')} have not applied revision ${revision}`,
+          );
+        }
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([changed, new Promise((r) => (timer = setTimeout(r, Math.min(left, 1000))))]);
+        clearTimeout(timer);
+      }
+    } finally {
+      await watcher.cancel();
+    }
+  }
+
+  async #etcd<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ConflictError || error instanceof NotFoundError) throw error;
+      throw new UnavailableError('etcd is not answering', { cause: error });
+    }
+  }
+}

@@ -1,0 +1,227 @@
+// Injection fuzz (the ingress-nginx CVE family: CVE-2021-25742 snippets,
+// CVE-2023-5043/5044 annotation injection, CVE-2025-1974 config injection through
+// nginx -t): every user-settable string field gets hostile values. Each must be rejected
+// by the model, or rendered so that nginx reads it as one string: same directives, same
+// blocks, no new variables; and the other domains' files stay byte-for-byte the same.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hasControlCharacters } from '@leengine/common';
+import { type DomainConfigInput, DomainConfigSchema } from '../model/domain.ts';
+import { renderDomain } from './renderDomain.ts';
+
+const listen = { http: ['127.0.0.1:8080'], https: ['127.0.0.1:8443'], certDir: '/etc/leengine/slb/certs' };
+
+const PAYLOADS = [
+  'a\nb',
+  'a\rb',
+  'x;',
+  'x; return 200 pwned;',
+  '{',
+  '}',
+  'x } server { listen 1; } #',
+  '"',
+  '"; return 200 "pwned',
+  "'",
+  "' ; deny all; '",
+  '$',
+  '$host',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an nginx variable, on purpose
+  '${host}',
+  '$http_authorization',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an nginx variable, on purpose
+  '${request_body}',
+  '#',
+  '# comment',
+  'a\u0000b',
+  'a\\',
+  '\\"',
+  'x'.repeat(100_000),
+  'ünïcödé',
+  'shop.exаmple.com', // Cyrillic "а"
+  '\u202e',
+  'a b',
+  '/../etc/passwd',
+  'lua; content_by_lua_block { os.execute("id") }',
+  'load_module /tmp/evil.so;',
+];
+
+/** Builders that put a payload into one user-settable field of a valid config. */
+const FIELDS: Record<string, (payload: string) => DomainConfigInput> = {
+  domain: (p) => ({ ...base(), domain: p }),
+  'domain (suffix)': (p) => ({ ...base(), domain: `evil.example.com${p}` }),
+  application: (p) => ({ ...base(), application: p }),
+  group: (p) => ({ ...base(), group: p }),
+  'location path': (p) => ({ ...base(), locations: [{ path: p }] }),
+  'location path (suffix)': (p) => ({ ...base(), locations: [{ path: `/ok${p}` }] }),
+  'request header name': (p) => ({ ...base(), headers: { request: [{ name: p, value: 'v' }] } }),
+  'request header value': (p) => ({ ...base(), headers: { request: [{ name: 'X-A', value: p }] } }),
+  'response header name': (p) => ({ ...base(), headers: { response: [{ name: p, value: 'v' }] } }),
+  'response header value': (p) => ({
+    ...base(),
+    headers: { response: [{ name: 'X-A', value: `ok ${p} ok` }] },
+  }),
+  'tls certificate': (p) => ({ ...base(), tls: { certificate: p } }),
+  'canary version': (p) => ({ ...base(), canary: { version: p } }),
+  'canary header name': (p) => ({ ...base(), canary: { version: 'v2', header: { name: p, value: 'on' } } }),
+  'canary header value': (p) => ({ ...base(), canary: { version: 'v2', header: { name: 'X-C', value: p } } }),
+  'canary cookie name': (p) => ({ ...base(), canary: { version: 'v2', cookie: { name: p, value: 'on' } } }),
+  'canary cookie value': (p) => ({ ...base(), canary: { version: 'v2', cookie: { name: 'c', value: p } } }),
+  'special allow cidr': (p) => ({ ...base(), special: { allowCidrs: [p] } }),
+};
+
+function base(): DomainConfigInput {
+  return { domain: 'evil.example.com', group: 'public', application: 'evil' };
+}
+
+const NEIGHBOURS: DomainConfigInput[] = [
+  { domain: 'a.example.com', group: 'public', application: 'a' },
+  {
+    domain: 'b.example.com',
+    group: 'public',
+    application: 'b',
+    headers: { response: [{ name: 'X-B', value: 'b' }] },
+  },
+];
+
+/** nginx's tokenizer, enough to compare structure: quoted strings are one token. */
+export function tokenize(text: string): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (/\s/.test(c)) i++;
+    else if (c === '#') while (i < text.length && text[i] !== '\n') i++;
+    else if (c === ';' || c === '{' || c === '}') {
+      tokens.push(c);
+      i++;
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      let value = '';
+      while (j < text.length && text[j] !== c) {
+        if (text[j] === '\\' && j + 1 < text.length) {
+          value += text[j + 1];
+          j += 2;
+        } else value += text[j++];
+      }
+      assert.ok(j < text.length, 'unterminated quoted string');
+      tokens.push(`"${value}"`);
+      i = j + 1;
+    } else {
+      let j = i;
+      while (j < text.length && !/[\s;{}"']/.test(text[j] as string)) j++;
+      tokens.push(text.slice(i, j));
+      i = j;
+    }
+  }
+  return tokens;
+}
+
+/** Directive names and block structure, with every argument reduced to a placeholder. */
+function skeleton(text: string): string {
+  const out: string[] = [];
+  let atStart = true;
+  for (const token of tokenize(text)) {
+    if (token === ';' || token === '{' || token === '}') {
+      out.push(token);
+      atStart = true;
+    } else {
+      out.push(atStart ? token : 'ARG');
+      atStart = false;
+    }
+  }
+  return out.join(' ');
+}
+
+const PLATFORM_VARIABLES = new Set([
+  'host',
+  'request_uri',
+  'remote_addr',
+  'proxy_add_x_forwarded_for',
+  'scheme',
+  'http_upgrade',
+  'leengine_connection_upgrade',
+  'leengine_domain',
+  'leengine_dollar',
+]);
+
+/** Every variable use except the literal-dollar one, in order. */
+function variableUses(text: string): string[] {
+  return [...text.matchAll(/\$\{?([A-Za-z0-9_]+)/g)]
+    .map((m) => m[1] as string)
+    .filter((n) => n !== 'leengine_dollar');
+}
+
+function variablesIn(text: string): Set<string> {
+  return new Set([...text.matchAll(/\$\{?([A-Za-z0-9_]+)/g)].map((m) => m[1] as string));
+}
+
+test('injection fuzz: every hostile value is rejected or rendered inert, neighbours unchanged', () => {
+  const neighboursBefore = NEIGHBOURS.map((n) => renderDomain(DomainConfigSchema.parse(n), listen));
+  let accepted = 0;
+  let rejected = 0;
+  for (const [field, build] of Object.entries(FIELDS)) {
+    const sample = field.includes('cidr')
+      ? '10.0.0.0/8'
+      : field === 'domain'
+        ? 'ok.example.com'
+        : field.includes('path') && !field.includes('suffix')
+          ? '/ok'
+          : 'ok';
+    const reference = renderDomain(DomainConfigSchema.parse(build(sample)), listen);
+    for (const payload of PAYLOADS) {
+      const what = `${field} = ${JSON.stringify(payload.slice(0, 60))}`;
+      const parsed = DomainConfigSchema.safeParse(build(payload));
+      if (!parsed.success) {
+        rejected++;
+        continue;
+      }
+      accepted++;
+      const text = renderDomain(parsed.data, listen);
+      assert.equal(skeleton(text), skeleton(reference), `${what}: changes the config's structure`);
+      for (const name of variablesIn(text))
+        assert.ok(PLATFORM_VARIABLES.has(name), `${what}: brings in the variable $${name}`);
+      assert.deepEqual(
+        variableUses(text),
+        variableUses(reference),
+        `${what}: uses variables the reference does not`,
+      );
+      assert.ok(!hasControlCharacters(text, '\n'), `${what}: control character in output`);
+    }
+  }
+  const neighboursAfter = NEIGHBOURS.map((n) => renderDomain(DomainConfigSchema.parse(n), listen));
+  assert.deepEqual(neighboursAfter, neighboursBefore);
+  // Both paths are exercised: most values are refused, some are quoted and kept.
+  assert.ok(rejected > 300, `rejected ${rejected}`);
+  assert.ok(accepted > 5, `accepted ${accepted}`);
+});
+
+test('header values keep ; { } # $ and quotes of the other kind as literal text inside one string', () => {
+  const value = "a;b {c} #d $host 'e'";
+  const text = renderDomain(
+    DomainConfigSchema.parse({ ...base(), headers: { response: [{ name: 'X-A', value }] } }),
+    listen,
+  );
+  const tokens = tokenize(text);
+  const at = tokens.indexOf('add_header');
+  assert.equal(tokens[at + 1], '"X-A"');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an nginx variable, on purpose
+  assert.equal(tokens[at + 2], `"${value.replace('$', '${leengine_dollar}')}"`);
+});
+
+test('the model refuses what no field may hold', () => {
+  const refused: [string, DomainConfigInput][] = [
+    ['a raw snippet field', { ...base(), snippet: 'return 200;' } as DomainConfigInput],
+    [
+      'an unknown special setting',
+      { ...base(), special: { configurationSnippet: 'x' } } as DomainConfigInput,
+    ],
+    ['a timeout out of bounds', { ...base(), proxy: { readTimeoutSeconds: 100_000 } }],
+    ['a negative body size', { ...base(), proxy: { clientMaxBodySizeMb: -1 } }],
+    ['a fractional weight', { ...base(), canary: { version: 'v2', weight: 1.5 } }],
+    ['the Host header', { ...base(), headers: { request: [{ name: 'Host', value: 'x' }] } }],
+    ['a duplicate location', { ...base(), locations: [{ path: '/a' }, { path: '/a' }] }],
+    ['an upper-case domain', { ...base(), domain: 'Shop.Example.com' }],
+    ['a single-label domain', { ...base(), domain: 'localhost' }],
+  ];
+  for (const [what, input] of refused) assert.equal(DomainConfigSchema.safeParse(input).success, false, what);
+});
