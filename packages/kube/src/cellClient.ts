@@ -1,13 +1,21 @@
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import {
   AppsV1Api,
   CoreV1Api,
+  type CoreV1Event,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  type V1Deployment,
   type V1Pod,
+  VersionApi,
 } from '@kubernetes/client-node';
-import { FIELD_MANAGER, LABELS } from './labels.ts';
+import { type CellCapacity, readCapacity } from './capacity.ts';
+import { ANNOTATIONS, FIELD_MANAGER, LABELS, MANAGED_BY } from './labels.ts';
+import type { WatchSource } from './resourceWatch.ts';
+import { deploymentSource, eventSource } from './watchSources.ts';
 
 /** A container (pod) of an application as operators see it: the seed's IP list. */
 export interface Container {
@@ -34,6 +42,15 @@ export interface VersionStatus {
   observed: boolean;
 }
 
+/** A version's Deployment in a cell, as listed: its status and the spec hash it was applied from. */
+export interface DeploymentState extends VersionStatus {
+  version: string;
+  specHash: string | undefined;
+}
+
+/** A namespace's state: absent, usable, or being deleted (nothing can be created in it). */
+export type NamespaceState = 'absent' | 'active' | 'terminating';
+
 /** A Kubernetes event of the application's namespace. */
 export interface CellEvent {
   cell: string;
@@ -53,6 +70,7 @@ export class CellClient {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly objects: KubernetesObjectApi;
+  readonly #version: VersionApi;
 
   private constructor(cell: string, config: KubeConfig) {
     this.cell = cell;
@@ -60,6 +78,28 @@ export class CellClient {
     this.core = config.makeApiClient(CoreV1Api);
     this.apps = config.makeApiClient(AppsV1Api);
     this.objects = KubernetesObjectApi.makeApiClient(config);
+    this.#version = config.makeApiClient(VersionApi);
+  }
+
+  /** The apiserver's URL from the kubeconfig. */
+  get server(): string {
+    return this.config.getCurrentCluster()?.server ?? '';
+  }
+
+  /** Asks the apiserver for its version: resolves with it, or rejects (down, refused, slow). */
+  async ping(timeoutMs = 5000): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const info = await Promise.race([
+        this.#version.getCode(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      return info.gitVersion;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** From a kubeconfig's text (as stored for a cell). */
@@ -110,6 +150,75 @@ export class CellClient {
     }
   }
 
+  /** The application namespace's state. */
+  async namespace(application: string): Promise<NamespaceState> {
+    try {
+      const ns = await this.core.readNamespace({ name: application });
+      return ns.metadata?.deletionTimestamp || ns.status?.phase === 'Terminating' ? 'terminating' : 'active';
+    } catch (error) {
+      if (statusCode(error) === 404) return 'absent';
+      throw error;
+    }
+  }
+
+  /** Names of the namespaces LeEngine created (one per application placed here). */
+  async managedNamespaces(): Promise<string[]> {
+    const list = await this.core.listNamespace({ labelSelector: `${LABELS.managedBy}=${MANAGED_BY}` });
+    return list.items.map((ns) => ns.metadata?.name ?? '').filter(Boolean);
+  }
+
+  /** The versions' Deployments LeEngine manages in the application's namespace. */
+  async deployments(application: string): Promise<DeploymentState[]> {
+    const list = await this.apps.listNamespacedDeployment({
+      namespace: application,
+      labelSelector: `${LABELS.managedBy}=${MANAGED_BY}`,
+    });
+    return list.items.map(deploymentState);
+  }
+
+  /**
+   * Marks pods to go first when their Deployment scales down (lowest deletion cost
+   * first), so LeEngine decides which instances stop and takes them out of the load
+   * balancer before.
+   */
+  async setDeletionCost(application: string, pods: string[], cost: number): Promise<void> {
+    await Promise.all(
+      pods.map((name) =>
+        this.objects.patch(
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              name,
+              namespace: application,
+              annotations: { [ANNOTATIONS.deletionCost]: String(cost) },
+            },
+          },
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          undefined,
+          PatchStrategy.MergePatch,
+        ),
+      ),
+    );
+  }
+
+  /** Nodes, their allocatable resources, and what pods request on them. */
+  capacity(): Promise<CellCapacity> {
+    return readCapacity(this.core);
+  }
+
+  /** Deployments LeEngine manages, in every namespace, for a ResourceWatch. */
+  deploymentSource(): WatchSource<V1Deployment> {
+    return deploymentSource(this.config, this.apps, `${LABELS.managedBy}=${MANAGED_BY}`);
+  }
+
+  /** Events of every namespace, for a ResourceWatch. */
+  eventSource(): WatchSource<CoreV1Event> {
+    return eventSource(this.config, this.core);
+  }
+
   /** The application's containers in this cell. */
   async containers(application: string): Promise<Container[]> {
     try {
@@ -128,16 +237,7 @@ export class CellClient {
   async events(application: string): Promise<CellEvent[]> {
     try {
       const events = await this.core.listNamespacedEvent({ namespace: application });
-      return events.items.map((e) => ({
-        cell: this.cell,
-        uid: e.metadata?.uid ?? '',
-        type: e.type ?? 'Normal',
-        reason: e.reason ?? '',
-        message: e.message ?? '',
-        object: `${e.involvedObject.kind ?? ''}/${e.involvedObject.name ?? ''}`,
-        count: e.count ?? 1,
-        lastSeen: toIso(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp),
-      }));
+      return events.items.map((e) => toCellEvent(this.cell, e));
     } catch (error) {
       if (statusCode(error) === 404) return [];
       throw error;
@@ -148,6 +248,70 @@ export class CellClient {
   async logs(application: string, pod: string, tailLines = 200): Promise<string> {
     return this.core.readNamespacedPodLog({ namespace: application, name: pod, container: 'app', tailLines });
   }
+
+  /**
+   * A container's log as a stream, from its last `tailLines` lines on, following new
+   * lines until the container ends; destroy the stream to stop. Rejects with the
+   * apiserver's status code (404: no such pod) when it refuses.
+   */
+  async followLogs(application: string, pod: string, tailLines = 200): Promise<IncomingMessage> {
+    const query = new URLSearchParams({ container: 'app', follow: 'true', tailLines: String(tailLines) });
+    const url = new URL(
+      `${this.server}/api/v1/namespaces/${encodeURIComponent(application)}/pods/${encodeURIComponent(pod)}/log?${query}`,
+    );
+    const options: RequestOptions = { method: 'GET', headers: {} };
+    await this.config.applyToHTTPSOptions(options);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, options, (response) => {
+        if (response.statusCode === 200) return resolve(response);
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => {
+          body += chunk;
+        });
+        response.on('end', () => {
+          let message = body;
+          try {
+            message = (JSON.parse(body) as { message?: string }).message ?? body;
+          } catch {
+            // not a Status object
+          }
+          reject(Object.assign(new Error(message.trim()), { statusCode: response.statusCode }));
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}
+
+/** A Kubernetes event as LeEngine lists it. */
+export function toCellEvent(cell: string, e: CoreV1Event): CellEvent {
+  return {
+    cell,
+    uid: e.metadata?.uid ?? '',
+    type: e.type ?? 'Normal',
+    reason: e.reason ?? '',
+    message: e.message ?? '',
+    object: `${e.involvedObject.kind ?? ''}/${e.involvedObject.name ?? ''}`,
+    count: e.count ?? e.series?.count ?? 1,
+    lastSeen: toIso(
+      e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp,
+    ),
+  };
+}
+
+/** A listed Deployment's state. */
+export function deploymentState(d: V1Deployment): DeploymentState {
+  return {
+    version: d.metadata?.name ?? '',
+    specHash: d.metadata?.annotations?.[ANNOTATIONS.specHash],
+    exists: true,
+    desired: d.spec?.replicas ?? 0,
+    ready: d.status?.readyReplicas ?? 0,
+    updated: d.status?.updatedReplicas ?? 0,
+    observed: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
+  };
 }
 
 function toIso(value: Date | string | undefined): string {

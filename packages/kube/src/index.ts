@@ -1,5 +1,16 @@
-export { CellClient, type CellEvent, type Container, statusCode, type VersionStatus } from './cellClient.ts';
-export { FIELD_MANAGER, LABELS, MANAGED_BY } from './labels.ts';
+export { type CellCapacity, type NodeCapacity, podRequests, type Resources } from './capacity.ts';
+export {
+  CellClient,
+  type CellEvent,
+  type Container,
+  type DeploymentState,
+  deploymentState,
+  type NamespaceState,
+  statusCode,
+  toCellEvent,
+  type VersionStatus,
+} from './cellClient.ts';
+export { ANNOTATIONS, FIELD_MANAGER, LABELS, MANAGED_BY } from './labels.ts';
 export {
   deploymentManifest,
   type EnvVar,
@@ -7,8 +18,10 @@ export {
   namespaceManifest,
   secretManifest,
   serviceManifest,
+  specHash,
   type VersionSpec,
 } from './manifests.ts';
+export { cpuMillicores, memoryMib, parseQuantity } from './quantity.ts';
 export {
   type Clock,
   done,
@@ -22,3 +35,11 @@ export {
   retry,
   systemClock,
 } from './reconciler.ts';
+export {
+  ResourceWatch,
+  type ResourceWatchMetrics,
+  type ResourceWatchOptions,
+  type WatchEventType,
+  WatchGoneError,
+  type WatchSource,
+} from './resourceWatch.ts';

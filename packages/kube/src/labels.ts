@@ -12,3 +12,11 @@ export const MANAGED_BY = 'leengine';
 
 /** Server-side apply field manager: LeEngine owns the fields it sets, nothing else. */
 export const FIELD_MANAGER = 'leengine';
+
+/** Annotations LeEngine reads and writes. */
+export const ANNOTATIONS = {
+  /** On a Deployment: hash of the version spec it was applied from (replicas aside). */
+  specHash: 'leengine.io/spec-hash',
+  /** On a pod: the ReplicaSet removes pods with the lowest cost first when scaling down. */
+  deletionCost: 'controller.kubernetes.io/pod-deletion-cost',
+} as const;

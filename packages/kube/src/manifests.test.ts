@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LABELS } from './labels.ts';
-import { deploymentManifest, secretManifest, serviceManifest, type VersionSpec } from './manifests.ts';
+import { ANNOTATIONS, LABELS } from './labels.ts';
+import {
+  deploymentManifest,
+  secretManifest,
+  serviceManifest,
+  specHash,
+  type VersionSpec,
+} from './manifests.ts';
 
 const spec: VersionSpec = {
   application: 'shop',
@@ -62,4 +68,13 @@ test('the application Service is headless and selects every version', () => {
   assert.equal(s.spec?.clusterIP, 'None');
   assert.deepEqual(s.spec?.selector, { [LABELS.application]: 'shop' });
   assert.equal(s.metadata?.labels?.[LABELS.application], 'shop');
+  assert.equal(s.spec?.ports?.[0]?.targetPort, 'http', "each pod's own named port");
+  assert.deepEqual(serviceManifest('shop').spec?.ports, [], 'no port before the first version');
+});
+
+test('the spec hash on a Deployment changes with the spec, not with its replicas', () => {
+  const hash = deploymentManifest(spec).metadata?.annotations?.[ANNOTATIONS.specHash];
+  assert.equal(hash, specHash(spec));
+  assert.equal(specHash({ ...spec, replicas: 9 }), hash);
+  assert.notEqual(specHash({ ...spec, image: `${spec.image}x` }), hash);
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   V1Deployment,
   V1EnvVar,
@@ -6,7 +7,7 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import { LABELS, MANAGED_BY } from './labels.ts';
+import { ANNOTATIONS, LABELS, MANAGED_BY } from './labels.ts';
 
 /** An HTTP health check: the readiness probe, and the liveness probe too when asked. */
 export interface HealthCheck {
@@ -59,9 +60,11 @@ export function namespaceManifest(application: string): V1Namespace {
 /**
  * The application's one Service, selecting every version's pods by the application
  * label; discovery reads its EndpointSlices. Headless: traffic goes through the SLB to
- * pod IPs, not through a ClusterIP.
+ * pod IPs, not through a ClusterIP. The target is the pods' port named `http`, so
+ * versions with different container ports all resolve to their own. Before the first
+ * version there is no port yet.
  */
-export function serviceManifest(application: string, port: number): V1Service {
+export function serviceManifest(application: string, port?: number): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -69,7 +72,7 @@ export function serviceManifest(application: string, port: number): V1Service {
     spec: {
       clusterIP: 'None',
       selector: { [LABELS.application]: application },
-      ports: [{ name: 'http', port, targetPort: port, protocol: 'TCP' }],
+      ports: port === undefined ? [] : [{ name: 'http', port, targetPort: 'http', protocol: 'TCP' }],
       publishNotReadyAddresses: false,
     },
   };
@@ -115,6 +118,15 @@ function envVars(spec: VersionSpec): V1EnvVar[] {
   );
 }
 
+/**
+ * A short hash of everything in a version's spec but its replicas: a Deployment whose
+ * annotation carries it needs no apply unless its replicas differ.
+ */
+export function specHash(spec: VersionSpec): string {
+  const { replicas: _, ...rest } = spec;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+}
+
 /** One Deployment per version per cell, named after the version. */
 export function deploymentManifest(spec: VersionSpec): V1Deployment {
   const labels = managed(spec.application, { [LABELS.version]: spec.version });
@@ -122,7 +134,12 @@ export function deploymentManifest(spec: VersionSpec): V1Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: spec.version, namespace: spec.application, labels },
+    metadata: {
+      name: spec.version,
+      namespace: spec.application,
+      labels,
+      annotations: { [ANNOTATIONS.specHash]: specHash(spec) },
+    },
     spec: {
       replicas: spec.replicas,
       selector: { matchLabels: selector },
