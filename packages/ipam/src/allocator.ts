@@ -50,6 +50,41 @@ interface BlockState {
 }
 
 /**
+ * A node's blocks as last read, kept by a long-lived allocator (the agent) so that an
+ * ADD is one transaction. It may be stale: the transaction still requires the block
+ * unchanged and the address, the attachment and the namespace's pool absent, so a stale
+ * view can only make it fail, never hand out a taken address.
+ */
+export interface NodeState {
+  blocks: BlockState[];
+  infos: Map<string, SegmentInfo>;
+}
+
+/**
+ * The one-transaction ADD from a node's cached state; undefined when it cannot be used
+ * (no free address in the cached blocks, or any compare failed): then `allocate`.
+ */
+export async function allocateFromState(
+  deps: AllocatorDeps,
+  request: AllocateRequest,
+  state: NodeState,
+): Promise<Allocated | undefined> {
+  const pick = pickAddress(state.blocks, state.infos, undefined);
+  if (!pick) return undefined;
+  // The pod's namespace must still have no fixed pool (its pods take only pool addresses).
+  const noPool = request.pod.namespace ? [keys.pool(request.pod.namespace)] : [];
+  const done = await commit(deps, request, pick.state, pick.ip, noPool);
+  if (!done) return undefined;
+  pick.state.allocated.add(pick.ip);
+  return { ...done, segment: segmentFor(state.infos, pick.state) };
+}
+
+/** Forgets an address in a cached node state after it was released. */
+export function forgetInState(state: NodeState, allocation: Allocation): void {
+  state.blocks.find((b) => b.block.value.cidr === allocation.block)?.allocated.delete(parseIp(allocation.ip));
+}
+
+/**
  * Gives the attachment an address: the one it already has (retried ADD), else a free
  * address of its pool (if its namespace has one) or of its node's blocks, claiming a new
  * block when those are full, and borrowing a free address from another node's block
@@ -57,7 +92,11 @@ interface BlockState {
  * the attachment to be unallocated and the block unchanged, so no address ever has two
  * owners whatever runs concurrently, and a crash leaves either all or nothing.
  */
-export async function allocate(deps: AllocatorDeps, request: AllocateRequest): Promise<Allocated> {
+export async function allocate(
+  deps: AllocatorDeps,
+  request: AllocateRequest,
+  onNodeState?: (state: NodeState) => void,
+): Promise<Allocated> {
   const { store } = deps;
   const { containerId, ifname } = request.attachment;
   const handleKey = keys.handle(containerId, ifname);
@@ -99,7 +138,11 @@ export async function allocate(deps: AllocatorDeps, request: AllocateRequest): P
     const pick = pickAddress(usable, infos, lostRace ? deps.random : undefined);
     if (pick) {
       const done = await commit(deps, request, pick.state, pick.ip);
-      if (done) return { ...done, segment: segmentFor(infos, pick.state) };
+      if (done) {
+        pick.state.allocated.add(pick.ip);
+        if (!pool) onNodeState?.({ blocks: usable, infos });
+        return { ...done, segment: segmentFor(infos, pick.state) };
+      }
       lostRace = true;
       continue;
     }
@@ -215,6 +258,7 @@ async function commit(
   request: AllocateRequest,
   state: BlockState,
   ip: number,
+  alsoAbsent: string[] = [],
 ): Promise<{ allocation: Versioned<Allocation>; reused: false } | undefined> {
   const { store } = deps;
   const block = state.block.value.cidr;
@@ -231,14 +275,9 @@ async function commit(
     node: request.node,
     createdAt: deps.now().toISOString(),
   };
-  const revision = await store
-    .txn()
-    .unchanged(state.block.key, state.block.modRevision)
-    .absent(key)
-    .absent(handleKey)
-    .put(key, value)
-    .put(handleKey, { ip: value.ip, block })
-    .commit();
+  const txn = store.txn().unchanged(state.block.key, state.block.modRevision).absent(key).absent(handleKey);
+  for (const other of alsoAbsent) txn.absent(other);
+  const revision = await txn.put(key, value).put(handleKey, { ip: value.ip, block }).commit();
   if (revision === undefined) return undefined;
   return { allocation: { key, value, modRevision: revision, createRevision: revision }, reused: false };
 }

@@ -36,9 +36,13 @@ async function storm(phase: string, perNode: number): Promise<Outcome[]> {
   const runs = Array.from({ length: PROCESSES }, (_, p) => {
     const mine = NODES.filter((_, i) => i % PROCESSES === p);
     return new Promise<Outcome[]>((done, fail) => {
-      const child = spawn(process.execPath, [WORKER, etcd.url, 'load', phase, String(perNode), ...mine], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        [WORKER, etcd.url, 'load', phase, String(perNode), '2', ...mine],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
         out += d;
@@ -51,7 +55,7 @@ async function storm(phase: string, perNode: number): Promise<Outcome[]> {
             out
               .trim()
               .split('\n')
-              .filter(Boolean)
+              .filter((l) => l.startsWith('{'))
               .map((l) => JSON.parse(l) as Outcome),
           );
       });

@@ -3,9 +3,12 @@ import {
   type Allocated,
   type AllocateRequest,
   allocate,
+  allocateFromState,
+  forgetInState,
   getAllocation,
   getAttachment,
   listAllocations,
+  type NodeState,
   releaseAddress,
   releaseAttachment,
 } from './allocator.ts';
@@ -41,6 +44,8 @@ export class Ipam {
   readonly #now: () => Date;
   readonly #random: () => number;
   readonly #nodeQueues = new Map<string, Promise<void>>();
+  /** Each node's blocks as this process last saw them: an ADD is then one transaction. */
+  readonly #nodeStates = new Map<string, NodeState>();
 
   private constructor(options: IpamOptions) {
     this.cell = options.cell;
@@ -75,9 +80,7 @@ export class Ipam {
    */
   allocate(request: AllocateRequest): Promise<Allocated> {
     const previous = this.#nodeQueues.get(request.node) ?? Promise.resolve();
-    const run = previous.then(() =>
-      allocate({ store: this.#store, now: this.#now, random: this.#random }, request),
-    );
+    const run = previous.then(() => this.#allocate(request));
     const settled = run.then(
       () => {},
       () => {},
@@ -89,9 +92,22 @@ export class Ipam {
     return run;
   }
 
+  async #allocate(request: AllocateRequest): Promise<Allocated> {
+    const deps = { store: this.#store, now: this.#now, random: this.#random };
+    const known = this.#nodeStates.get(request.node);
+    if (known) {
+      const fast = await allocateFromState(deps, request, known);
+      if (fast) return fast;
+      this.#nodeStates.delete(request.node);
+    }
+    return allocate(deps, request, (state) => this.#nodeStates.set(request.node, state));
+  }
+
   /** Frees the attachment's address; undefined if it had none (idempotent DEL). */
-  releaseAttachment(attachment: AttachmentRef): Promise<Allocation | undefined> {
-    return releaseAttachment(this.#store, attachment);
+  async releaseAttachment(attachment: AttachmentRef): Promise<Allocation | undefined> {
+    const released = await releaseAttachment(this.#store, attachment);
+    if (released) for (const state of this.#nodeStates.values()) forgetInState(state, released);
+    return released;
   }
 
   /** Frees an address; with `expectedRevision`, only if it is still the allocation that was checked. */

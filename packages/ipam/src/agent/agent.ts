@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -10,12 +11,19 @@ import { EtcdClients } from '../cni/etcdClients.ts';
 import { type CniResponse, runCni } from '../cni/plugin.ts';
 
 export interface AgentOptions {
-  /** Unix socket to listen on (made 0600: only root may ask for addresses). */
-  socket: string;
+  /** Loopback TCP port to listen on (0: any free port; see `port`). */
+  port: number;
+  /** Where to write the token callers must send (made 0600: only root may ask for addresses). */
+  tokenFile?: string;
   log: Logger;
   /** Node name for configs that name none (default: the host name). */
   hostname?: string;
   timeoutMs?: number;
+}
+
+/** The default token file for an agent port (the wrapper looks there unless the config says otherwise). */
+export function defaultTokenFile(port: number): string {
+  return `/run/leengine/ipam-agent-${port}.token`;
 }
 
 /** The CNI_* variables the wrapper sends as `X-CNI-*` headers. */
@@ -30,30 +38,44 @@ const ENV_HEADERS = [
 
 /**
  * The per-node agent behind leengine-cni: a long-lived process that holds the etcd
- * connections and runs CNI calls sent by the thin wrapper over a unix socket
- * (`POST /cni`, CNI_* as `X-CNI-*` headers, the config as the body). It answers 200
- * with the result, or 500 with the spec's error JSON.
+ * connections and the node's block state, and runs CNI calls that the wrapper sends
+ * over loopback TCP (`POST /cni`, CNI_* as `X-CNI-*` headers, the config as the body,
+ * the token from the 0600 token file in `X-Leengine-Token`). Bash can speak this with
+ * no helper process at all. It answers 200 with the result, or 500 with the spec's
+ * error JSON.
  */
 export class IpamAgent implements AsyncDisposable {
-  readonly socket: string;
+  readonly port: number;
+  readonly tokenFile: string;
   readonly #server: Server;
   readonly #clients = new EtcdClients();
   readonly #log: Logger;
   #closed: Promise<void> | undefined;
 
-  private constructor(options: AgentOptions, server: Server) {
-    this.socket = options.socket;
+  private constructor(port: number, tokenFile: string, server: Server, log: Logger) {
+    this.port = port;
+    this.tokenFile = tokenFile;
     this.#server = server;
-    this.#log = options.log;
+    this.#log = log;
   }
 
   static async start(options: AgentOptions): Promise<IpamAgent> {
-    mkdirSync(dirname(options.socket), { recursive: true, mode: 0o755 });
-    if (await listening(options.socket)) throw new Error(`an agent already listens on ${options.socket}`);
-    // A socket file left by an agent that died: remove it so we can bind.
-    rmSync(options.socket, { force: true });
     const server = createServer();
-    const agent = new IpamAgent(options, server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const tokenFile = options.tokenFile ?? defaultTokenFile(port);
+    const token = randomBytes(32).toString('hex');
+    mkdirSync(dirname(tokenFile), { recursive: true, mode: 0o755 });
+    rmSync(tokenFile, { force: true });
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    const expected = Buffer.from(token);
+    const agent = new IpamAgent(port, tokenFile, server, options.log);
     const host = options.hostname ?? hostname();
     const timeoutMs = options.timeoutMs ?? 60_000;
     server.on('request', (req, res) => {
@@ -65,6 +87,18 @@ export class IpamAgent implements AsyncDisposable {
         res.writeHead(404).end();
         return;
       }
+      const given = Buffer.from(String(req.headers['x-leengine-token'] ?? ''));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        req.resume();
+        const error = new CniError(
+          CniCode.tryAgainLater,
+          `the IPAM agent refused the call: wrong token (see ${tokenFile})`,
+        );
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(`${JSON.stringify(error.toJson('1.0.0'))}\n`);
+        return;
+      }
       void agent.#handle(req, host, timeoutMs).then((response) => {
         res
           .writeHead(response.exitCode === 0 ? 200 : 500, {
@@ -74,15 +108,7 @@ export class IpamAgent implements AsyncDisposable {
           .end(response.stdout);
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.socket, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    chmodSync(options.socket, 0o600);
-    options.log.info({ socket: options.socket, node: host }, 'ipam agent listening');
+    options.log.info({ port, tokenFile, node: host }, 'ipam agent listening');
     return agent;
   }
 
@@ -127,7 +153,7 @@ export class IpamAgent implements AsyncDisposable {
       this.#server.closeAllConnections();
     }).then(() => {
       this.#clients.close();
-      rmSync(this.socket, { force: true });
+      rmSync(this.tokenFile, { force: true });
     });
     return this.#closed;
   }
@@ -135,15 +161,4 @@ export class IpamAgent implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function listening(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(socket);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }

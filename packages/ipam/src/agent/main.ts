@@ -1,19 +1,21 @@
-// leengine-ipam-agent --socket PATH [--node NAME]: runs until SIGTERM/SIGINT.
+// leengine-ipam-agent [--port 7471] [--token-file PATH] [--node NAME]: runs until SIGTERM/SIGINT.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { IpamAgent } from './agent.ts';
 
 const { values } = parseArgs({
   options: {
-    socket: { type: 'string', default: '/run/leengine/ipam-agent.sock' },
+    port: { type: 'string', default: '7471' },
+    'token-file': { type: 'string' },
     node: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
   },
 });
 const log = pino({ level: values['log-level'], base: { component: 'ipam-agent' } });
 const agent = await IpamAgent.start({
-  socket: values.socket,
+  port: Number(values.port),
   log,
+  ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
   ...(values.node ? { hostname: values.node } : {}),
 });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

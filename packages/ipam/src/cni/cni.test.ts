@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type EtcdHandle, ManagedProcess, useTestbed } from '@leengine/testbed';
+import { type EtcdHandle, useTestbed } from '@leengine/testbed';
 import type { Etcd3 } from 'etcd3';
 import { Ipam } from '../ipam.ts';
-import { AGENT, callPlugin, resultIp } from '../testing/cniCall.ts';
+import { type AgentProcess, startAgentProcess } from '../testing/agentProcess.ts';
+import { callPlugin, resultIp } from '../testing/cniCall.ts';
 import { inNetns, NetFixture } from '../testing/netFixture.ts';
 import { hostVethName, linkExists, linkMaster } from './podNetwork.ts';
 
@@ -17,8 +17,7 @@ const testbed = useTestbed();
 const net = NetFixture.create('cni', ['10.244.101.0/24', '10.244.102.0/24', '10.244.103.0/24']);
 let etcd: EtcdHandle;
 let client: Etcd3;
-let agent: ManagedProcess | undefined;
-const agentSocket = `/run/leengine-test/ipam-agent-${process.pid}.sock`;
+let agent: AgentProcess | undefined;
 const workDir = mkdtempSync(join(tmpdir(), 'leengine-ipam-cni-'));
 
 before(async () => {
@@ -31,36 +30,14 @@ before(async () => {
 });
 
 after(async () => {
-  await agent?.stop();
+  await agent?.proc.stop();
   client?.close();
   net.cleanup();
   rmSync(workDir, { recursive: true, force: true });
 });
 
-async function startAgent(): Promise<ManagedProcess> {
-  mkdirSync('/run/leengine-test', { recursive: true });
-  const proc = ManagedProcess.start({
-    component: 'ipam-agent',
-    argv: [AGENT, '--socket', agentSocket, '--node', 'node-a'],
-    cwd: workDir,
-    logFile: join(workDir, 'agent.log'),
-  });
-  for (let i = 0; i < 300; i++) {
-    if (await healthy(agentSocket)) return proc;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`agent did not answer on ${agentSocket}:\n${proc.tail()}`);
-}
-
-function healthy(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/healthz' }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
+function startAgent(): Promise<AgentProcess> {
+  return startAgentProcess({ node: 'node-a', dir: workDir });
 }
 
 const bridges = { direct: net.bridge('d'), agent: net.bridge('a'), errors: net.bridge('e') };
@@ -75,7 +52,7 @@ function config(mode: 'direct' | 'agent' | 'errors', extra: Record<string, unkno
     etcd: { endpoints: [etcd.url] },
     bridge: bridges[mode],
     gatewayOnBridge: true,
-    ...(mode === 'agent' ? { agentSocket } : {}),
+    ...(mode === 'agent' ? { agentPort: agent?.port, agentTokenFile: agent?.tokenFile } : {}),
     ...extra,
   };
 }
@@ -462,10 +439,10 @@ test('with gratuitousArp a new pod announces its address: a neighbour pod correc
   await callPlugin({ command: 'DEL', containerId: 'garp-n', netns: neighbour, config: config('agent') });
 });
 
-test('with the agent crashed (its socket left behind), the wrapper runs the plugin itself', async () => {
-  agent?.signal('SIGKILL');
-  await agent?.exited;
-  assert.ok(statSync(agentSocket).isSocket(), 'the dead agent left its socket');
+test('with the agent crashed (its token file left behind), the wrapper runs the plugin itself', async () => {
+  agent?.proc.signal('SIGKILL');
+  await agent?.proc.exited;
+  assert.ok(statSync(agent?.tokenFile ?? '').isFile(), 'the dead agent left its token file');
   const ns = net.netns();
   try {
     const add = await callPlugin({
@@ -486,4 +463,23 @@ test('with the agent crashed (its socket left behind), the wrapper runs the plug
   } finally {
     agent = await startAgent();
   }
+});
+
+test('the agent refuses a caller without its token, and nothing is allocated', async () => {
+  const wrongToken = join(workDir, 'wrong.token');
+  writeFileSync(wrongToken, 'not-the-token\n', { mode: 0o600 });
+  const ns = net.netns();
+  const add = await callPlugin({
+    command: 'ADD',
+    containerId: 'no-token',
+    netns: ns,
+    config: config('agent', { agentTokenFile: wrongToken }),
+  });
+  assert.equal(add.code, 1);
+  assert.equal(add.json?.code, 11);
+  assert.match(String(add.json?.msg), /wrong token/);
+  assert.equal(
+    await Ipam.create({ client, cell: 'agent' }).getAttachment({ containerId: 'no-token', ifname: 'eth0' }),
+    undefined,
+  );
 });

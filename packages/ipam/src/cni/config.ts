@@ -32,8 +32,10 @@ export const NetConfSchema = z.looseObject({
   mtu: z.number().int().min(576).max(65535).default(1500),
   /** Send a gratuitous ARP from the pod when its interface comes up (arp_notify). */
   gratuitousArp: z.boolean().default(false),
-  /** The node agent's unix socket; the wrapper uses it when it answers (see docs/ipam.md). */
-  agentSocket: z
+  /** The node agent's loopback port; the wrapper uses the agent when it answers (see docs/ipam.md). */
+  agentPort: z.number().int().min(1).max(65535).optional(),
+  /** The agent's token file (default /run/leengine/ipam-agent-<port>.token). */
+  agentTokenFile: z
     .string()
     .regex(/^\/[A-Za-z0-9._/-]+$/, 'must be an absolute path of plain characters')
     .optional(),

@@ -25,6 +25,8 @@ export interface CniCall {
   config: unknown;
   /** Replaces the CNI_* environment entirely when given. */
   env?: Record<string, string>;
+  /** Another plugin executable (default: bin/leengine-cni), e.g. the reference chain's bridge. */
+  plugin?: string;
 }
 
 export function callPlugin(call: CniCall, timeoutMs = 120_000): Promise<CniCallResult> {
@@ -38,7 +40,11 @@ export function callPlugin(call: CniCall, timeoutMs = 120_000): Promise<CniCallR
   };
   const stdin = typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
   return new Promise((done, fail) => {
-    const child = spawn(PLUGIN, [], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(call.plugin ?? PLUGIN, [], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
