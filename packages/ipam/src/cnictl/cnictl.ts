@@ -11,7 +11,7 @@ export const USAGE = `cnictl: the container network's IPAM (segments, blocks, ad
 
 usage: cnictl [--etcd URLS] [--cell NAME] [-o table|json] COMMAND
 
-  segment add CIDR [--gateway IP] [--vlan N] [--exclude RANGE]...
+  segment add CIDR [--gateway IP] [--vlan N] [--exclude RANGE]... [--exist-ok]
   segment list
   segment remove CIDR              only when none of its addresses is allocated
   pool add NAMESPACE --size N [--segment CIDR]
@@ -52,6 +52,7 @@ const OPTIONS = {
   segment: { type: 'string' },
   grace: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  'exist-ok': { type: 'boolean', default: false },
   blocks: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -100,12 +101,22 @@ export async function runCnictl(argv: string[], deps: CnictlDeps): Promise<numbe
     const graceMs = values.grace === undefined ? DEFAULT_GRACE_MS : parseDuration(values.grace);
     switch (`${command} ${command === 'segment' || command === 'pool' ? sub : ''}`.trim()) {
       case 'segment add': {
-        const segment = await ipam.addSegment({
+        const spec = {
           cidr: required(arg, 'CIDR'),
           gateway: values.gateway,
           vlan: values.vlan === undefined ? undefined : Number(values.vlan),
           exclude: values.exclude,
-        });
+        };
+        if (values['exist-ok']) {
+          const same = (await ipam.listSegments()).find(
+            (s) => s.cidr === spec.cidr && (spec.gateway === undefined || s.gateway === spec.gateway),
+          );
+          if (same) {
+            print(same, () => `segment ${same.cidr} already exists (gateway ${same.gateway})\n`);
+            return 0;
+          }
+        }
+        const segment = await ipam.addSegment(spec);
         print(segment, () => `segment ${segment.cidr} added (gateway ${segment.gateway})\n`);
         return 0;
       }

@@ -14,6 +14,7 @@ export async function startAgentProcess(options: {
   node: string;
   dir: string;
   port?: number;
+  logLevel?: string;
 }): Promise<AgentProcess> {
   const port = options.port ?? (await freePort());
   const tokenFile = join(options.dir, `agent-${port}.token`);
@@ -28,7 +29,7 @@ export async function startAgentProcess(options: {
       '--node',
       options.node,
       '--log-level',
-      'warn',
+      options.logLevel ?? 'warn',
     ],
     cwd: options.dir,
     logFile: join(options.dir, 'agent.log'),
