@@ -13,8 +13,15 @@ import { inNetns, NetFixture } from '../testing/netFixture.ts';
 import { hostVethName, linkExists, linkMaster } from './podNetwork.ts';
 
 const testbed = useTestbed();
-// 10.244.101.0/24 for the direct plugin, .102 behind the agent, .103 for error cases.
-const net = NetFixture.create('cni', ['10.244.101.0/24', '10.244.102.0/24', '10.244.103.0/24']);
+// 10.244.101.0/24 for the direct plugin, .102 behind the agent, .103 for error cases,
+// .104 for a VLAN segment, .105 for GC.
+const net = NetFixture.create('cni', [
+  '10.244.101.0/24',
+  '10.244.102.0/24',
+  '10.244.103.0/24',
+  '10.244.104.0/24',
+  '10.244.105.0/24',
+]);
 let etcd: EtcdHandle;
 let client: Etcd3;
 let agent: AgentProcess | undefined;
@@ -26,6 +33,8 @@ before(async () => {
   await Ipam.create({ client, cell: 'direct' }).addSegment({ cidr: '10.244.101.0/24' });
   await Ipam.create({ client, cell: 'agent' }).addSegment({ cidr: '10.244.102.0/24' });
   await Ipam.create({ client, cell: 'errors' }).addSegment({ cidr: '10.244.103.0/24' });
+  await Ipam.create({ client, cell: 'vlan' }).addSegment({ cidr: '10.244.104.0/24', vlan: 104 });
+  await Ipam.create({ client, cell: 'gc' }).addSegment({ cidr: '10.244.105.0/24' });
   agent = await startAgent();
 });
 
@@ -40,9 +49,15 @@ function startAgent(): Promise<AgentProcess> {
   return startAgentProcess({ node: 'node-a', dir: workDir });
 }
 
-const bridges = { direct: net.bridge('d'), agent: net.bridge('a'), errors: net.bridge('e') };
+const bridges = {
+  direct: net.bridge('d'),
+  agent: net.bridge('a'),
+  errors: net.bridge('e'),
+  vlan: net.bridge('v'),
+  gc: net.bridge('g'),
+};
 
-function config(mode: 'direct' | 'agent' | 'errors', extra: Record<string, unknown> = {}) {
+function config(mode: keyof typeof bridges, extra: Record<string, unknown> = {}) {
   return {
     cniVersion: '1.0.0',
     name: 'leengine',
@@ -52,7 +67,9 @@ function config(mode: 'direct' | 'agent' | 'errors', extra: Record<string, unkno
     etcd: { endpoints: [etcd.url] },
     bridge: bridges[mode],
     gatewayOnBridge: true,
-    ...(mode === 'agent' ? { agentPort: agent?.port, agentTokenFile: agent?.tokenFile } : {}),
+    ...(mode === 'direct' || mode === 'errors'
+      ? {}
+      : { agentPort: agent?.port, agentTokenFile: agent?.tokenFile }),
     ...extra,
   };
 }
@@ -482,4 +499,72 @@ test('the agent refuses a caller without its token, and nothing is allocated', a
     await Ipam.create({ client, cell: 'agent' }).getAttachment({ containerId: 'no-token', ifname: 'eth0' }),
     undefined,
   );
+});
+
+test('a VLAN segment on a bridge that does not filter VLANs works untagged', async () => {
+  // Tagging on a Linux bridge needs a VLAN-filtering bridge (CONFIG_BRIDGE_VLAN_FILTERING),
+  // which this machine's kernel lacks; the tag is then the switch port's business.
+  const ns = net.netns();
+  const add = await callPlugin({ command: 'ADD', containerId: 'vlan-1', netns: ns, config: config('vlan') });
+  assert.equal(add.code, 0, add.stdout);
+  assert.ok(await retry(() => ping(undefined, resultIp(add)), Boolean), 'the host reaches the pod');
+  await callPlugin({ command: 'DEL', containerId: 'vlan-1', netns: ns, config: config('vlan') });
+});
+
+test("GC (CNI 1.1) releases this node's allocations the runtime no longer has, and nothing else", async () => {
+  const [keep, drop] = [net.netns(), net.netns()];
+  for (const [id, ns] of [
+    ['gc-keep', keep],
+    ['gc-drop', drop],
+  ] as const) {
+    const add = await callPlugin({
+      command: 'ADD',
+      containerId: id,
+      netns: ns,
+      config: config('gc', { cniVersion: '1.1.0' }),
+    });
+    assert.equal(add.code, 0, add.stdout);
+  }
+  const ipam = Ipam.create({ client, cell: 'gc' });
+  // another node's allocation, which this node's runtime knows nothing about
+  await ipam.allocate({
+    attachment: { containerId: 'elsewhere', ifname: 'eth0' },
+    pod: { namespace: 'a', name: 'b' },
+    node: 'node-b',
+  });
+  const gc = (grace: number) =>
+    callPlugin({
+      command: 'GC',
+      config: config('gc', {
+        cniVersion: '1.1.0',
+        gcGraceSeconds: grace,
+        'cni.dev/valid-attachments': [{ containerID: 'gc-keep', ifname: 'eth0' }],
+      }),
+    });
+  const young = await gc(600);
+  assert.equal(young.code, 0, young.stdout);
+  assert.equal(
+    (await ipam.listAllocations()).items.length,
+    3,
+    'nothing younger than the grace period is collected',
+  );
+  const collected = await gc(0);
+  assert.equal(collected.code, 0, collected.stdout);
+  const left = (await ipam.listAllocations()).items.map((a) => a.value.containerId).sort();
+  assert.deepEqual(left, ['elsewhere', 'gc-keep']);
+  assert.equal(linkExists(hostVethName('gc-drop', 'eth0')), false, 'its veth went too');
+  const old = await callPlugin({ command: 'GC', config: config('gc', { cniVersion: '1.0.0' }) });
+  assert.equal(old.json?.code, 1, 'GC needs a 1.1.0 config');
+});
+
+test('STATUS (CNI 1.1) says whether addresses can be given', async () => {
+  const ok = await callPlugin({ command: 'STATUS', config: config('gc', { cniVersion: '1.1.0' }) });
+  assert.equal(ok.code, 0, ok.stdout);
+  const none = await callPlugin({
+    command: 'STATUS',
+    config: config('gc', { cniVersion: '1.1.0', cell: 'nosegments' }),
+  });
+  assert.equal(none.code, 1);
+  assert.equal(none.json?.code, 50);
+  assert.match(String(none.json?.msg), /no active segment/);
 });

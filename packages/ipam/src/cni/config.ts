@@ -39,6 +39,8 @@ export const NetConfSchema = z.looseObject({
     .string()
     .regex(/^\/[A-Za-z0-9._/-]+$/, 'must be an absolute path of plain characters')
     .optional(),
+  /** GC leaves allocations younger than this alone (default 60 s): their ADD may still run. */
+  gcGraceSeconds: z.number().min(0).optional(),
   /** GC (CNI 1.1): every attachment the runtime still has. */
   'cni.dev/valid-attachments': z
     .array(z.looseObject({ containerID: z.string(), ifname: z.string() }))

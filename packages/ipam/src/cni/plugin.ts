@@ -36,8 +36,22 @@ export interface PluginDeps {
   now?: () => Date;
 }
 
-/** GC leaves alone allocations younger than this: their ADD may still be running. */
+/** GC leaves alone allocations younger than this (unless the config says otherwise): their ADD may still be running. */
 export const GC_GRACE_MS = 60_000;
+
+/** Commands newer than the first versions we speak. */
+const INTRODUCED: Partial<Record<CniEnv['command'], string>> = {
+  CHECK: '0.4.0',
+  GC: '1.1.0',
+  STATUS: '1.1.0',
+};
+
+function versionBefore(a: string, b: string): boolean {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) < (pb[i] ?? 0);
+  return false;
+}
 
 /**
  * Runs one CNI command (spec 1.1: ADD, DEL, CHECK, VERSION, GC, STATUS) and returns
@@ -51,6 +65,13 @@ export async function runCni(request: CniRequest, deps: PluginDeps): Promise<Cni
       return success({ cniVersion: version, supportedVersions: SUPPORTED_VERSIONS });
     }
     const conf = parseNetConf(request.stdin);
+    const since = INTRODUCED[env.command];
+    if (since && versionBefore(conf.cniVersion, since)) {
+      throw new CniError(
+        CniCode.incompatibleVersion,
+        `${env.command} needs CNI ${since} or later; the config says ${conf.cniVersion}`,
+      );
+    }
     const ipam = deps.ipamFor(conf);
     const node = conf.nodeName ?? deps.hostname;
     switch (env.command) {
@@ -179,7 +200,7 @@ async function gc(conf: NetConf, ipam: Ipam, node: string, now: Date): Promise<v
     (a) =>
       a.value.node === node &&
       !keep.has(`${a.value.containerId}/${a.value.ifname}`) &&
-      now.getTime() - Date.parse(a.value.createdAt) > GC_GRACE_MS,
+      now.getTime() - Date.parse(a.value.createdAt) >= (conf.gcGraceSeconds ?? GC_GRACE_MS / 1000) * 1000,
   );
   for (const a of stale) {
     try {

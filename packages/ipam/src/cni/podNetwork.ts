@@ -80,6 +80,15 @@ function sysfs(name: string, attribute: string): string {
   return readFileSync(`/sys/class/net/${name}/${attribute}`, 'utf8').trim();
 }
 
+/** Whether a Linux bridge filters VLANs (the file is missing where the kernel cannot). */
+function vlanFiltering(bridge: string): boolean {
+  try {
+    return sysfs(bridge, 'bridge/vlan_filtering') === '1';
+  } catch {
+    return false;
+  }
+}
+
 /** The bridge a host interface is attached to (Linux bridge), if any. */
 export function linkMaster(name: string): string | undefined {
   try {
@@ -164,7 +173,7 @@ export async function setUpPodInterface(spec: PodInterfaceSpec): Promise<PodInte
   if (spec.bridgeKind === 'ovs') {
     const tag = spec.vlan ? [`tag=${spec.vlan}`] : [];
     await run(['ovs-vsctl', '--may-exist', 'add-port', spec.bridge, spec.hostVeth, ...tag]);
-  } else if (spec.vlan && sysfs(spec.bridge, 'bridge/vlan_filtering') === '1') {
+  } else if (spec.vlan && vlanFiltering(spec.bridge)) {
     const lines = [
       `vlan add dev ${spec.hostVeth} vid ${spec.vlan} pvid untagged`,
       `vlan del dev ${spec.hostVeth} vid 1`,
