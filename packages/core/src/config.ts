@@ -37,6 +37,11 @@ export const CoreConfigSchema = z.object({
     .max(24 * 30)
     .default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The built web console served at `/` (default: packages/console/dist of this checkout). */
+  LEENGINE_CONSOLE_DIR: z
+    .string()
+    .min(1)
+    .default(new URL('../../console/dist', import.meta.url).pathname),
 });
 
 export type CoreConfig = z.infer<typeof CoreConfigSchema>;

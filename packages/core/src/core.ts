@@ -55,7 +55,13 @@ export class Core {
         sessionTtlMs: config.LEENGINE_SESSION_HOURS * 3_600_000,
         maxFailedLogins: deps.maxFailedLogins,
       });
-      const app = await buildApp({ logger, readiness, version: VERSION, services });
+      const app = await buildApp({
+        logger,
+        readiness,
+        version: VERSION,
+        services,
+        consoleDir: config.LEENGINE_CONSOLE_DIR,
+      });
       return new Core(config, app, db, services, logger);
     } catch (error) {
       await db.close();

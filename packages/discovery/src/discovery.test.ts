@@ -10,6 +10,7 @@ import type { Etcd3 } from 'etcd3';
 import { pino } from 'pino';
 import { Discovery } from './discovery.ts';
 import { drainAndConfirm, removeDrain } from './drains.ts';
+import { SlbTrafficGate } from './trafficGate.ts';
 
 const testbed = useTestbed();
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -180,7 +181,7 @@ test('zero failed requests out of 20,000 through nginx during a gray upgrade and
       {
         op: 'add',
         path: '/metadata/annotations',
-        value: { ['controller.kubernetes.io/pod-deletion-cost']: '-1000' },
+        value: { 'controller.kubernetes.io/pod-deletion-cost': '-1000' },
       },
     ],
   });
@@ -210,4 +211,31 @@ test('zero failed requests out of 20,000 through nginx during a gray upgrade and
     (await upstreams()).map((u) => u.pod),
     v2.filter((p) => p !== victim),
   );
+});
+
+test('the traffic gate: routable once every agent serves an endpoint, drained once none does', async () => {
+  const gate = SlbTrafficGate.create({ client });
+  const [current] = await upstreams();
+  assert.ok(current);
+  const endpoint = { cell: current.cell, version: current.version, ip: current.ip, port: current.port };
+  assert.equal(await gate.routable(APP, [endpoint]), true);
+  assert.equal(
+    await gate.routable(APP, [{ ...endpoint, ip: '10.88.255.254' }]),
+    false,
+    'an address no one routes to',
+  );
+  await until(
+    'the endpoint drained and confirmed',
+    async () => ((await gate.drain(APP, [endpoint])) ? true : undefined),
+    20_000,
+  );
+  assert.equal((await upstreams()).length, 0);
+  assert.equal((await httpGet(nginx.httpPort, DOMAIN)).status, 502, 'nothing left to route to');
+  await removeDrain(client, APP, { addresses: [`${endpoint.cell}/${endpoint.ip}:${endpoint.port}`] });
+  await until(
+    'the endpoint back',
+    async () => ((await gate.routable(APP, [endpoint])) ? true : undefined),
+    20_000,
+  );
+  assert.equal((await httpGet(nginx.httpPort, DOMAIN)).status, 200);
 });

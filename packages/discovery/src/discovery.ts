@@ -4,7 +4,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
 import { CellSource } from './cellSource.ts';
 import { DRAINS_PREFIX, DrainSchema } from './drains.ts';
-import { cellUpstreams, type Drain, sortUpstreams } from './endpoints.ts';
+import { cellUpstreams, type Drain, isDrained, sortUpstreams } from './endpoints.ts';
 
 export interface DiscoveryDeps {
   /** etcd3 client; the caller owns it. */
@@ -247,14 +247,7 @@ export class Discovery implements AsyncDisposable {
       if (cell.synced) {
         out.push(...cellUpstreams(cell.cell, application, cell.slicesOf(application), cell.pods, drain));
       } else {
-        out.push(
-          ...carried.filter(
-            (u) =>
-              u.cell === cell.cell &&
-              !drain?.versions.includes(u.version) &&
-              !(u.pod && drain?.pods.includes(u.pod)),
-          ),
-        );
+        out.push(...carried.filter((u) => u.cell === cell.cell && !isDrained(drain, u)));
       }
     }
     return sortUpstreams(out);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseSlbKey, SLB_ROOT, SlbStore, type Upstream } from '@leengine/slb';
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
-import type { Drain } from './endpoints.ts';
+import { type Drain, isDrained } from './endpoints.ts';
 
 /** `/leengine/discovery/drains/{application}`: versions and pods kept out of the upstreams. */
 export const DRAINS_PREFIX = '/leengine/discovery/drains/';
@@ -10,6 +10,7 @@ export const DRAINS_PREFIX = '/leengine/discovery/drains/';
 export const DrainSchema = z.object({
   versions: z.array(z.string().max(63)).max(100).default([]),
   pods: z.array(z.string().max(253)).max(10_000).default([]),
+  addresses: z.array(z.string().max(100)).max(10_000).default([]),
 });
 
 export function drainKey(application: string): string {
@@ -21,6 +22,7 @@ export async function addDrain(client: Etcd3, application: string, add: Partial<
   return updateDrain(client, application, (d) => ({
     versions: [...new Set([...d.versions, ...(add.versions ?? [])])],
     pods: [...new Set([...d.pods, ...(add.pods ?? [])])],
+    addresses: [...new Set([...d.addresses, ...(add.addresses ?? [])])],
   }));
 }
 
@@ -33,6 +35,7 @@ export async function removeDrain(
   return updateDrain(client, application, (d) => ({
     versions: d.versions.filter((v) => !remove.versions?.includes(v)),
     pods: d.pods.filter((p) => !remove.pods?.includes(p)),
+    addresses: d.addresses.filter((a) => !remove.addresses?.includes(a)),
   }));
 }
 
@@ -41,9 +44,11 @@ async function updateDrain(client: Etcd3, application: string, change: (d: Drain
   for (let attempt = 0; attempt < 10; attempt++) {
     const response = await client.get(key).exec();
     const kv = response.kvs[0];
-    const current = kv ? DrainSchema.parse(JSON.parse(kv.value.toString())) : { versions: [], pods: [] };
+    const current = kv
+      ? DrainSchema.parse(JSON.parse(kv.value.toString()))
+      : { versions: [], pods: [], addresses: [] };
     const next = change(current);
-    const empty = next.versions.length === 0 && next.pods.length === 0;
+    const empty = next.versions.length === 0 && next.pods.length === 0 && next.addresses.length === 0;
     const txn = client.if(key, 'Mod', '==', kv ? Number(kv.mod_revision) : 0);
     const result = await (empty
       ? txn.then(client.delete().key(key))
@@ -70,20 +75,11 @@ export async function drainAndConfirm(options: {
 }): Promise<number> {
   const { client, application } = options;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  await addDrain(client, application, { versions: options.versions ?? [], pods: options.pods ?? [] });
+  const drain: Drain = { versions: options.versions ?? [], pods: options.pods ?? [], addresses: [] };
+  await addDrain(client, application, drain);
   const store = SlbStore.create({ client });
-  const drained = (u: Upstream) =>
-    (options.versions ?? []).includes(u.version) ||
-    (u.pod !== undefined && (options.pods ?? []).includes(u.pod));
   for (;;) {
-    const bound = await boundDomains(client, application);
-    const byGroup = new Map<string, number>();
-    let clean = true;
-    for (const { group, domain } of bound) {
-      const upstreams = await store.getUpstreams(group, domain);
-      if (upstreams?.value.some(drained)) clean = false;
-      byGroup.set(group, Math.max(byGroup.get(group) ?? 0, upstreams?.modRevision ?? 0));
-    }
+    const { clean, byGroup } = await upstreamState(store, application, (u) => isDrained(drain, u));
     if (clean) {
       let confirmed = 0;
       for (const [group, revision] of byGroup) {
@@ -96,6 +92,27 @@ export async function drainAndConfirm(options: {
       throw new Error(`discovery did not drain ${application} in time (is it running?)`);
     await sleep(10);
   }
+}
+
+/**
+ * Where an application's upstreams stand: `clean` when no upstream of any domain bound to
+ * it matches `unwanted`; per group, the newest upstream revision its agents must apply.
+ */
+export async function upstreamState(
+  store: SlbStore,
+  application: string,
+  unwanted: (u: Upstream) => boolean,
+): Promise<{ clean: boolean; byGroup: Map<string, number>; upstreams: Upstream[][] }> {
+  const byGroup = new Map<string, number>();
+  const upstreams: Upstream[][] = [];
+  let clean = true;
+  for (const { group, domain } of await boundDomains(store.client, application)) {
+    const current = await store.getUpstreams(group, domain);
+    if (current?.value.some(unwanted)) clean = false;
+    upstreams.push(current?.value ?? []);
+    byGroup.set(group, Math.max(byGroup.get(group) ?? 0, current?.modRevision ?? 0));
+  }
+  return { clean, byGroup, upstreams };
 }
 
 async function boundDomains(

@@ -13,10 +13,30 @@ export interface PodView {
   terminating: boolean;
 }
 
-/** Versions or pods of an application taken out of its upstreams before they stop. */
+/** Versions, pods or addresses of an application taken out of its upstreams before they stop. */
 export interface Drain {
   versions: string[];
   pods: string[];
+  /** `cell/ip:port` */
+  addresses: string[];
+}
+
+/** The drain's name for one address. */
+export function addressKey(cell: string, ip: string, port: number): string {
+  return `${cell}/${ip}:${port}`;
+}
+
+/** True when the drain takes this upstream out. */
+export function isDrained(
+  drain: Drain | undefined,
+  u: { cell: string; ip: string; port: number; version: string; pod?: string | undefined },
+): boolean {
+  if (!drain) return false;
+  return (
+    drain.versions.includes(u.version) ||
+    (u.pod !== undefined && drain.pods.includes(u.pod)) ||
+    drain.addresses.includes(addressKey(u.cell, u.ip, u.port))
+  );
 }
 
 /**
@@ -39,17 +59,15 @@ export function cellUpstreams(
       if (!endpoint.ready || endpoint.terminating) continue;
       const pod = endpoint.pod ? pods.get(`${namespace}/${endpoint.pod}`) : undefined;
       if (pod?.terminating) continue;
-      const version = pod?.version ?? '';
-      if (drain && (drain.versions.includes(version) || (endpoint.pod && drain.pods.includes(endpoint.pod))))
-        continue;
-      out.push({
+      const upstream: Upstream = {
         ip: endpoint.ip,
         port: slice.port,
         weight: 1,
         cell,
-        version,
+        version: pod?.version ?? '',
         ...(endpoint.pod ? { pod: endpoint.pod } : {}),
-      });
+      };
+      if (!isDrained(drain, upstream)) out.push(upstream);
     }
   }
   return out;

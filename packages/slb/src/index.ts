@@ -1,7 +1,7 @@
 export { type AgentSettings, type AgentSettingsInput, AgentSettingsSchema } from './agent/agentSettings.ts';
 export { NginxControl } from './agent/nginxControl.ts';
 export { NginxRuntime } from './agent/nginxRuntime.ts';
-export { SlbAgent, type SlbAgentDeps } from './agent/slbAgent.ts';
+export { type ApplyTimings, SlbAgent, type SlbAgentDeps } from './agent/slbAgent.ts';
 export { DOMAIN_CLAIMS, parseSlbKey, SLB_ROOT, type SlbKey, slbKeys } from './etcd/keys.ts';
 export { type KeyChange, type KeyState, PrefixWatch, type PrefixWatchOptions } from './etcd/prefixWatch.ts';
 export { type AgentStatus, AgentStatusSchema, SlbStore, type Versioned } from './etcd/slbStore.ts';

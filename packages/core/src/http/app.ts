@@ -11,6 +11,7 @@ import {
 import type { Services } from '../services.ts';
 import { apiV1 } from './api.ts';
 import { CLIENT_HEADER, SESSION_COOKIE } from './authHook.ts';
+import { registerConsole } from './console.ts';
 import { healthRoutes, type ReadinessCheck } from './health.ts';
 import { registerProblemHandlers } from './problems.ts';
 
@@ -21,6 +22,8 @@ export interface AppDeps {
   version: string;
   /** The domain services behind /api/v1; without them only health and OpenAPI are served. */
   services?: Services;
+  /** The built console to serve at `/`, if any. */
+  consoleDir?: string;
 }
 
 /** The API server, typed with the zod provider. */
@@ -80,5 +83,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes(deps.readiness));
   if (deps.services) await app.register(apiV1(deps.services), { prefix: '/api/v1' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (deps.consoleDir) await registerConsole(app, deps.consoleDir);
   return app;
 }

@@ -36,8 +36,25 @@ function M.init()
   metrics:incr("config_loads", 1, 0)
 end
 
+-- Counts of this worker not yet added to the shared dict: key -> number. Adding them
+-- once a second instead of on every request keeps the shared dict's lock out of the
+-- request path.
+local pending = {}
+
+local function flush()
+  for key, value in pairs(pending) do
+    metrics:incr(key, value, 0)
+  end
+  pending = {}
+end
+
 function M.init_worker()
   math.randomseed(ngx.now() * 1000 + ngx.worker.pid())
+  ngx.timer.every(1, flush)
+end
+
+local function count(key, value)
+  pending[key] = (pending[key] or 0) + value
 end
 
 local function split(line)
@@ -146,34 +163,37 @@ local function pick(pool, tried)
   return best
 end
 
---- balancer_by_lua: picks the peer for this request (and for each retry).
-function M.balance()
-  local ctx = ngx.ctx
-  local pool = ctx.leengine_pool
-  local tried = ctx.leengine_tried
-  if not pool then
-    local state = state_of(ngx.var.leengine_domain)
-    if not state or #state.all == 0 then
-      ngx.log(ngx.WARN, "no upstream peers for ", ngx.var.leengine_domain)
-      -- NGX_BUSY: nginx answers 502 "no live upstreams" (an HTTP status here would be 500).
-      return ngx.exit(NGX_BUSY)
-    end
-    pool = choose_pool(state)
-    ctx.leengine_pool = pool
-    if #pool > 1 then
-      -- nginx caps the total with proxy_next_upstream_tries.
-      balancer.set_more_tries(#pool - 1)
-    end
-  else
-    tried = tried or {}
-    tried[ctx.leengine_peer] = true
-    ctx.leengine_tried = tried
+-- The peers this request already tried, from $upstream_addr ("ip:port, ip:port : ...").
+local function tried_peers()
+  local tried = {}
+  for addr in (ngx.var.upstream_addr or ""):gmatch("[%d.]+:%d+") do
+    tried[addr] = true
   end
-  local peer = pick(pool, tried) or pick(pool, nil)
-  if not peer then
+  return tried
+end
+
+--- balancer_by_lua: picks the peer for this request (and for each retry). The first
+-- try touches no per-request table: retries learn what was tried from $upstream_addr.
+function M.balance()
+  local domain = ngx.var.leengine_domain
+  local state = state_of(domain)
+  if not state or #state.all == 0 then
+    ngx.log(ngx.WARN, "no upstream peers for ", domain)
+    -- NGX_BUSY: nginx answers 502 "no live upstreams" (an HTTP status here would be 500).
     return ngx.exit(NGX_BUSY)
   end
-  ctx.leengine_peer = peer.key
+  local pool = choose_pool(state)
+  local retry = balancer.get_last_failure() ~= nil
+  local peer
+  if retry then
+    peer = pick(pool, tried_peers()) or pick(state.all, tried_peers()) or pick(pool, nil)
+  else
+    peer = pick(pool, nil)
+    if #state.all > 1 then
+      -- nginx caps the total with proxy_next_upstream_tries.
+      balancer.set_more_tries(#state.all - 1)
+    end
+  end
   local ok, err = balancer.set_current_peer(peer.ip, peer.port)
   if not ok then
     ngx.log(ngx.ERR, "set_current_peer ", peer.key, ": ", err)
@@ -190,18 +210,44 @@ local function bucket_of(seconds)
   return "+Inf"
 end
 
---- log_by_lua: one count per status class, one histogram bucket, the latency sum.
+-- Metric keys per domain, built once per worker: "r\t<domain>\t<class>" and so on.
+local metric_keys = setmetatable({}, {
+  __index = function(t, domain)
+    local keys = { r = {}, b = {}, s = "s\t" .. domain }
+    setmetatable(keys.r, {
+      __index = function(r, class)
+        local key = "r\t" .. domain .. "\t" .. class
+        r[class] = key
+        return key
+      end,
+    })
+    setmetatable(keys.b, {
+      __index = function(b, bucket)
+        local key = "b\t" .. domain .. "\t" .. bucket
+        b[bucket] = key
+        return key
+      end,
+    })
+    t[domain] = keys
+    return keys
+  end,
+})
+
+local CLASSES = { "1xx", "2xx", "3xx", "4xx", "5xx" }
+
+--- log_by_lua: one count per status class, one histogram bucket, the latency sum
+-- (in this worker; flushed to the shared dict every second).
 function M.log()
   local domain = ngx.var.leengine_domain
   if not domain or domain == "" then
     return
   end
-  local status = ngx.status
-  local class = status >= 100 and status < 600 and (math.floor(status / 100) .. "xx") or "other"
+  local keys = metric_keys[domain]
+  local class = CLASSES[math.floor(ngx.status / 100)] or "other"
   local seconds = ngx.now() - ngx.req.start_time()
-  metrics:incr("r\t" .. domain .. "\t" .. class, 1, 0)
-  metrics:incr("b\t" .. domain .. "\t" .. bucket_of(seconds), 1, 0)
-  metrics:incr("s\t" .. domain, seconds, 0)
+  count(keys.r[class], 1)
+  count(keys.b[bucket_of(seconds)], 1)
+  count(keys.s, seconds)
 end
 
 --- The control server: GET /upstreams/<domain>, GET /epoch, POST /upstreams (the agent's
@@ -283,6 +329,7 @@ end
 
 --- GET /metrics in the Prometheus text format.
 function M.metrics()
+  flush()
   local requests, buckets, sums = {}, {}, {}
   local domains = {}
   for _, key in ipairs(metrics:get_keys(0)) do

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { useTestbed } from '@leengine/testbed';
+import { freePorts, useTestbed } from '@leengine/testbed';
 import type { Etcd3 } from 'etcd3';
 import { pino } from 'pino';
 import { SlbStore } from '../etcd/slbStore.ts';
@@ -242,6 +242,8 @@ test('metrics: per-domain request counts by status class and a latency histogram
   await agent.waitForRevision(await store.putUpstreams('public', 'm.example.com', [peer(m1)]));
   for (let i = 0; i < 7; i++) await httpGet(nginx.httpPort, 'm.example.com');
   assert.equal((await httpGet(nginx.httpPort, 'empty.example.com')).status, 502, 'no peers: 502');
+  // Workers add their counts to the shared dict every second.
+  await sleep(1100);
   const metrics = await nginx.metrics();
   assert.match(metrics, /^leengine_slb_requests_total\{domain="m\.example\.com",class="2xx"\} 7$/m);
   assert.match(metrics, /^leengine_slb_requests_total\{domain="empty\.example\.com",class="5xx"\} 1$/m);
@@ -281,4 +283,20 @@ test('a removed domain stops being served; its peers leave the shared dict', asy
   assert.equal((await httpGet(nginx.httpPort, 'gone.example.com')).status, 404);
   await sleep(50);
   assert.equal(await nginx.runtime.control.state('gone.example.com'), undefined);
+});
+
+test('a peer that refuses connections is retried on another peer: no failed request', async () => {
+  const { store, nginx, agent } = await setup();
+  const [live] = await backends('live');
+  assert.ok(live);
+  const [closedPort] = await freePorts(1);
+  assert.ok(closedPort);
+  await store.createDomain(domain({ domain: 'r.example.com', application: 'r' }));
+  await agent.waitForRevision(
+    await store.putUpstreams('public', 'r.example.com', [
+      { ip: '127.0.0.1', port: closedPort, weight: 1, cell: 'local', version: 'v1' },
+      peer(live),
+    ]),
+  );
+  for (let i = 0; i < 20; i++) assert.equal((await httpGet(nginx.httpPort, 'r.example.com')).body, 'live');
 });

@@ -62,6 +62,7 @@ export class SlbAgent implements AsyncDisposable {
   #watch: PrefixWatch | undefined;
   #verifyTimer: NodeJS.Timeout | undefined;
   readonly #revisionWaiters = new Set<{ revision: number; resolve: () => void }>();
+  #lastApply: ApplyTimings | undefined;
 
   private constructor(deps: SlbAgentDeps) {
     this.settings = AgentSettingsSchema.parse(deps.settings);
@@ -132,6 +133,11 @@ export class SlbAgent implements AsyncDisposable {
   /** The latest report (also under `/slb/{group}/agents/{host}`). */
   get status(): AgentStatus {
     return this.#status;
+  }
+
+  /** How long the last apply with a reload took, by step (for benchmarks and logs). */
+  get lastApply(): ApplyTimings | undefined {
+    return this.#lastApply;
   }
 
   /** Reloads done by this agent process. */
@@ -238,6 +244,7 @@ export class SlbAgent implements AsyncDisposable {
   }
 
   async #reconcile(runId: string): Promise<void> {
+    const reconcileStarted = performance.now();
     // A consistent snapshot: the watch callbacks run on this thread, between awaits.
     const revision = this.#knownRevision;
     const configs = new Map(this.#configs);
@@ -286,7 +293,9 @@ export class SlbAgent implements AsyncDisposable {
         this.#dirty = true;
         return;
       }
+      const stagingAt = performance.now();
       generation = await this.#stageTested(runId, desiredTexts, domainErrors);
+      const testedAt = performance.now();
       if (generation) {
         await this.#push(desiredStates, desiredTexts);
         this.runtime.swap(generation);
@@ -295,6 +304,13 @@ export class SlbAgent implements AsyncDisposable {
         this.#lastReloadAt = performance.now();
         this.#reloads++;
         this.#liveTexts = desiredTexts;
+        this.#lastApply = {
+          domains: desiredTexts.size,
+          renderMs: stagingAt - reconcileStarted,
+          stageAndTestMs: testedAt - stagingAt,
+          reloadMs: this.#lastReloadAt - reloadStarted,
+          totalMs: this.#lastReloadAt - reconcileStarted,
+        };
         this.#log.info(
           {
             runId,
@@ -482,6 +498,18 @@ export class SlbAgent implements AsyncDisposable {
     this.#lease = lease;
     return lease;
   }
+}
+
+/** Milliseconds of one apply that reloaded nginx. */
+export interface ApplyTimings {
+  domains: number;
+  /** Reading the snapshot and rendering every domain. */
+  renderMs: number;
+  /** Writing the generation and `nginx -t` on it (all rounds). */
+  stageAndTestMs: number;
+  /** SIGHUP until the new workers answer and the old ones stopped accepting. */
+  reloadMs: number;
+  totalMs: number;
 }
 
 function mainContext(settings: AgentSettings, runtime: NginxRuntime, id: string): MainContext {

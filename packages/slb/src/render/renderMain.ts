@@ -72,7 +72,7 @@ export function renderMain(c: MainContext): string {
     '    map $http_upgrade $leengine_connection_upgrade { default upgrade; "" close; }',
     '',
     `    upstream ${DYNAMIC_UPSTREAM} {`,
-    '        server 127.0.0.1:1 down; # placeholder: the Lua balancer sets every peer',
+    '        server 127.0.0.1:1; # placeholder, never used: the Lua balancer sets every peer ("down" would stop retries)',
     '        balancer_by_lua_block { require("leengine.slb").balance() }',
     `        keepalive ${c.keepalive};`,
     '    }',
