@@ -24,7 +24,8 @@ before(async () => {
   client = etcd.client();
   cell = await testbed.cell({ name: 'ipamck', etcd, nodes: 0 });
   core = cell.kubeConfig().makeApiClient(CoreV1Api);
-  lister = KubePodLister.fromKubeconfig(cell.kubeconfig);
+  // small pages, so the lists run through several continue tokens
+  lister = KubePodLister.fromKubeconfig(cell.kubeconfig, { pageSize: 7 });
   for (const namespace of ['leak', 'race', 'rel'])
     await core.createNamespace({ body: { metadata: { name: namespace } } });
 });

@@ -1,33 +1,45 @@
+import { type RequestOptions, request } from 'node:https';
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { PodInfo, PodLister } from './podLister.ts';
 
 /** Pods from a cell's apiserver, through the official client and a kubeconfig. */
 export class KubePodLister implements PodLister {
+  readonly #config: KubeConfig;
   readonly #api: CoreV1Api;
   readonly #pageSize: number;
 
-  private constructor(api: CoreV1Api, pageSize: number) {
-    this.#api = api;
+  private constructor(config: KubeConfig, pageSize: number) {
+    this.#config = config;
+    this.#api = config.makeApiClient(CoreV1Api);
     this.#pageSize = pageSize;
   }
 
   static fromKubeconfig(path: string, options: { pageSize?: number } = {}): KubePodLister {
     const config = new KubeConfig();
     config.loadFromFile(path);
-    return new KubePodLister(config.makeApiClient(CoreV1Api), options.pageSize ?? 500);
+    return new KubePodLister(config, options.pageSize ?? 500);
   }
 
-  /** Every pod of every namespace, read in pages (one consistent snapshot). */
+  /**
+   * Every pod of every namespace, read in pages (one consistent snapshot). The pages are
+   * read as plain JSON with the kubeconfig's credentials: only five fields are needed,
+   * and skipping the typed client's model conversion makes the list about a third
+   * faster (3,000 pods: 0.6-1.3 s instead of 1.1-1.7 s here).
+   */
   async listPods(): Promise<PodInfo[]> {
+    const server = this.#config.getCurrentCluster()?.server;
+    if (!server) throw new Error('the kubeconfig names no current cluster');
+    const options: RequestOptions = {};
+    await this.#config.applyToHTTPSOptions(options);
     const pods: PodInfo[] = [];
     let next: string | undefined;
     do {
-      const page = await this.#api.listPodForAllNamespaces({
-        limit: this.#pageSize,
-        ...(next ? { _continue: next } : {}),
-      });
+      const url = new URL('/api/v1/pods', server);
+      url.searchParams.set('limit', String(this.#pageSize));
+      if (next) url.searchParams.set('continue', next);
+      const page = (await getJson(url, options)) as { items: V1Pod[]; metadata?: { continue?: string } };
       for (const pod of page.items) pods.push(toPodInfo(pod));
-      next = page.metadata?._continue || undefined;
+      next = page.metadata?.continue || undefined;
     } while (next);
     return pods;
   }
@@ -54,4 +66,27 @@ function toPodInfo(pod: V1Pod): PodInfo {
     ips,
     node: pod.spec?.nodeName,
   };
+}
+
+function getJson(url: URL, options: RequestOptions): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { ...options, method: 'GET', headers: { ...options.headers, accept: 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200)
+            reject(new Error(`GET ${url.pathname}: ${res.statusCode} ${body.slice(0, 300)}`));
+          else resolve(JSON.parse(body));
+        });
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(60_000, () => req.destroy(new Error(`GET ${url.pathname}: no answer in 60 s`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
