@@ -21,6 +21,7 @@ function step(title: string, file: string, args: string[]): void {
 
 if (paths.length === 0) {
   step('type check (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
+  step('type check of the console (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', 'packages/console']);
   step('lint and format (biome)', bin('biome'), ['check', '.']);
   step('layer rule', process.execPath, ['scripts/checkLayers.ts']);
 }

@@ -1,0 +1,111 @@
+import { AddMemberSchema, type Member, ROLES } from '@leengine/common';
+import { api, seg } from '../api.ts';
+import { useApi } from '../useApi.ts';
+import { Field, FormError } from './Field.tsx';
+import { useForm } from './useForm.ts';
+
+/** A resource's members: roles shown to all, changed by those whose role allows it. */
+export function Members(props: { apiPath: string; canManage: boolean }) {
+  const members = useApi<{ items: Member[] }>(`${props.apiPath}/members`);
+  const form = useForm(AddMemberSchema, { username: undefined, role: 'developer' });
+  const act = (fn: () => Promise<unknown>) => void fn().then(members.reload, (e: Error) => alert(e.message));
+  return (
+    <section className="members">
+      <table>
+        <thead>
+          <tr>
+            <th>Member</th>
+            <th>Role</th>
+            <th>Since</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {(members.data?.items ?? []).map((m) => (
+            <tr key={`${m.username}-${m.source}`}>
+              <td>
+                {m.displayName || m.username} <span className="muted">@{m.username}</span>
+              </td>
+              <td>
+                {props.canManage && m.source === 'direct' ? (
+                  <select
+                    aria-label={`role of ${m.username}`}
+                    value={m.role}
+                    onChange={(e) =>
+                      act(() =>
+                        api.put(`${props.apiPath}/members/${seg(m.username)}`, { role: e.target.value }),
+                      )
+                    }
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </select>
+                ) : (
+                  m.role
+                )}
+                {m.source === 'image-group' ? <span className="muted"> (from the group)</span> : null}
+              </td>
+              <td>{new Date(m.since).toLocaleDateString()}</td>
+              <td>
+                {props.canManage && m.source === 'direct' ? (
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => act(() => api.delete(`${props.apiPath}/members/${seg(m.username)}`))}
+                  >
+                    Remove
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {props.canManage ? (
+        <form
+          className="inline"
+          aria-label="add member"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void form
+              .submit((input) => api.post(`${props.apiPath}/members`, input))
+              .then((ok) => {
+                if (ok) {
+                  form.reset();
+                  members.reload();
+                }
+              });
+          }}
+        >
+          <Field label="Username" error={form.errors.username}>
+            <input
+              name="member"
+              value={String(form.values.username ?? '')}
+              onChange={(e) => form.set('username', e.target.value || undefined)}
+            />
+          </Field>
+          <Field label="Role" error={form.errors.role}>
+            <select
+              name="role"
+              value={String(form.values.role)}
+              onChange={(e) => form.set('role', e.target.value)}
+            >
+              {ROLES.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <button type="submit" disabled={form.busy}>
+            Add member
+          </button>
+          <FormError error={form.formError} />
+        </form>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,31 @@
+import { useCallback, useEffect, useState } from 'react';
+import { type ApiError, api } from './api.ts';
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiError | Error | undefined;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** GETs `path` (null: nothing yet) and reloads on demand. */
+export function useApi<T>(path: string | null): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: ApiError | Error; loading: boolean }>({
+    loading: true,
+  });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (path === null) return;
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    api
+      .get<T>(path)
+      .then((data) => live && setState({ data, loading: false }))
+      .catch((error: ApiError | Error) => live && setState({ error, loading: false }));
+    return () => {
+      live = false;
+    };
+  }, [path, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}
