@@ -74,6 +74,18 @@ install_kube_binaries() {
   tools/kube/build.sh >/dev/null
 }
 
+build_console() {
+  # The console is the one part with a build step (Vite); rebuilt when a source is newer.
+  local out=packages/console/dist/index.html
+  if [ -f "$out" ] && [ -z "$(find packages/console/src packages/console/index.html packages/common/src -newer "$out" -print -quit)" ]; then
+    say "console: built"
+    return
+  fi
+  say "building the console (vite)"
+  npm run --silent build -w @leengine/console >/dev/null || die "the console build failed: npm run build -w @leengine/console"
+}
+
 install_debian_packages
 install_npm_dependencies
 install_kube_binaries
+build_console
