@@ -7,6 +7,7 @@ import { imageGroupRoutes } from '../imageGroups/imageGroupRoutes.ts';
 import { imageRepositoryRoutes } from '../imageRepositories/imageRepositoryRoutes.ts';
 import { quotaRoutes } from '../quotas/quotaRoutes.ts';
 import type { Services } from '../services.ts';
+import { slbRoutes } from '../slb/slbRoutes.ts';
 import { statisticsRoutes } from '../statistics/statisticsRoutes.ts';
 import { userRoutes } from '../users/userRoutes.ts';
 import { authHook } from './authHook.ts';
@@ -23,6 +24,7 @@ export function apiV1(services: Services): FastifyPluginAsyncZod {
       quotaRoutes(services),
       statisticsRoutes(services),
       applicationRoutes(services),
+      slbRoutes(services),
       imageGroupRoutes(services),
       imageRepositoryRoutes(services),
       buildProjectRoutes(services),
