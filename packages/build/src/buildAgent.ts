@@ -22,6 +22,8 @@ export interface BuildAgentOptions {
   workRoot: string;
   buildahArgs?: readonly string[];
   buildahBinary?: string;
+  /** Clone file:// URLs (tests, the local region). */
+  allowLocalRepositories?: boolean;
 }
 
 export interface BuildAgentDeps {
@@ -167,6 +169,7 @@ export class BuildAgent {
               workRoot: this.options.workRoot,
               buildahArgs: this.options.buildahArgs ?? [],
               buildahBinary: this.options.buildahBinary,
+              allowLocalRepositories: this.options.allowLocalRepositories,
               registryCredential: () => this.#deps.reporter.registryCredential(task.buildId, task.taskId),
               emit: (event) => events.push(event),
             },

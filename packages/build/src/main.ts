@@ -39,6 +39,8 @@ const ConfigSchema = z.object({
   BUILD_AGENT_LEASE_TTL: z.coerce.number().int().min(2).max(300).default(10),
   /** buildah storage of its own (vfs) under this dir; unset: buildah's defaults. */
   BUILD_AGENT_BUILDAH_ROOT: z.string().optional(),
+  /** `1`: clone file:// URLs too (tests and the local region only). */
+  BUILD_AGENT_ALLOW_FILE_URLS: z.enum(['0', '1']).default('0'),
   LOG_LEVEL: z.string().default('info'),
 });
 
@@ -63,6 +65,7 @@ const agent = new BuildAgent(
     version: BUILD_AGENT_VERSION,
     leaseTtlSeconds: config.BUILD_AGENT_LEASE_TTL,
     workRoot: config.BUILD_AGENT_WORK_DIR,
+    allowLocalRepositories: config.BUILD_AGENT_ALLOW_FILE_URLS === '1',
     buildahArgs: buildahRoot
       ? [
           '--root',

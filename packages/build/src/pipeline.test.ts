@@ -54,6 +54,7 @@ describe('the build pipeline on real git, buildah and a registry', () => {
         workRoot: `${work.path}/agent`,
         buildahArgs: buildahStorage(`${work.path}/buildah`),
         registryCredential: async () => null,
+        allowLocalRepositories: true,
         emit: (e) => events.push(e),
       },
       new AbortController().signal,

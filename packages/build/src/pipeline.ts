@@ -29,6 +29,8 @@ export interface PipelineDeps {
   gitBinary?: string;
   /** Asked right before pulling or pushing; null means the registry needs none. */
   registryCredential: () => Promise<RegistryCredential | null>;
+  /** Clone file:// URLs and local paths (tests, the local region); off on real build hosts. */
+  allowLocalRepositories?: boolean;
   emit: (event: BuildEvent) => void;
   now?: () => Date;
 }
@@ -147,10 +149,16 @@ export async function runPipeline(
       GIT_ASKPASS: '/bin/true',
       SSH_ASKPASS: '/bin/true',
       GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o ConnectTimeout=10',
-      GIT_ALLOW_PROTOCOL: 'http:https:ssh:git:file',
       GIT_CONFIG_NOSYSTEM: '1',
     };
     const gitUrl = isAbsolute(task.gitUrl) ? pathToFileURL(task.gitUrl).href : task.gitUrl;
+    const local = gitUrl.startsWith('file:');
+    if (local && !deps.allowLocalRepositories) {
+      await step('clone', async () => {
+        throw new StepError('clone', 'this build host does not clone local repositories (file:// URLs)');
+      });
+    }
+    gitEnv.GIT_ALLOW_PROTOCOL = local ? 'file' : 'http:https:ssh:git';
     commit = await step('clone', async (out) => {
       const g = (args: string[]) => [git, '-C', src, ...args];
       if (!existsSync(join(src, '.git'))) {

@@ -48,8 +48,7 @@ export const applicationKind: KindSpec<Application> = {
   apiPath: (a) => `/applications/${seg(a.name)}`,
   route: (a) => `/applications/${seg(a.name)}`,
   label: (a) => a.name,
-  summary: (a) =>
-    `${a.region ?? 'no region'} · ${a.cells.map((c) => c.name).join(', ') || 'no cells'} · ${a.allocation.instances} instances`,
+  summary: (a) => `${a.allocation.instances} instances · ${a.description}`,
 };
 
 export const imageGroupKind: KindSpec<ImageGroup> = {

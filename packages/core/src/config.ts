@@ -29,6 +29,8 @@ export const CoreConfigSchema = z.object({
     .optional(),
   /** The region registry's URL. */
   REGISTRY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Shared secret the build agents present when they report builds (16+ characters). */
+  LEENGINE_BUILD_AGENT_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** How long a console login session lasts, in hours. */
   LEENGINE_SESSION_HOURS: z.coerce
     .number()
@@ -46,7 +48,7 @@ export const CoreConfigSchema = z.object({
 
 export type CoreConfig = z.infer<typeof CoreConfigSchema>;
 
-const SECRET_KEYS = new Set<keyof CoreConfig>(['DATABASE_URL']);
+const SECRET_KEYS = new Set<keyof CoreConfig>(['LEENGINE_BUILD_AGENT_TOKEN', 'DATABASE_URL']);
 
 /** Validates the environment; an InputError lists every bad variable by name. */
 export function loadConfig(env: Record<string, string | undefined>): CoreConfig {

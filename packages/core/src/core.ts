@@ -6,7 +6,8 @@ import { type Database, openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { type App, buildApp } from './http/app.ts';
 import type { ReadinessCheck } from './http/health.ts';
-import { createServices, type Services } from './services.ts';
+import { buildSettings } from './builds/buildSettings.ts';
+import { createServices, type Services, type ServicesDeps } from './services.ts';
 import type { FirstAdmin } from './users/userService.ts';
 
 const VERSION = (
@@ -19,6 +20,8 @@ export interface CoreDeps {
   clock?: Clock;
   /** Failed logins allowed per username and address per 15 minutes (default 5). */
   maxFailedLogins?: number;
+  /** Build service options beyond the configuration (push credentials, re-queue on agent loss). */
+  builds?: ServicesDeps['builds'];
 }
 
 /** leengine-core: owns the database and the HTTP API; `close()` releases both. */
@@ -54,6 +57,7 @@ export class Core {
         logger,
         sessionTtlMs: config.LEENGINE_SESSION_HOURS * 3_600_000,
         maxFailedLogins: deps.maxFailedLogins,
+        builds: { ...buildSettings(config), ...deps.builds },
       });
       const app = await buildApp({
         logger,
@@ -62,6 +66,8 @@ export class Core {
         services,
         consoleDir: config.LEENGINE_CONSOLE_DIR,
       });
+      // Builds are placed on the agents registered in etcd (none without etcd).
+      if (config.ETCD_ENDPOINTS) await services.builds.connect(config.ETCD_ENDPOINTS);
       return new Core(config, app, db, services, logger);
     } catch (error) {
       await db.close();
@@ -89,6 +95,7 @@ export class Core {
   }
 
   async close(): Promise<void> {
+    await this.services.builds.stop();
     await this.app.close();
     await this.db.close();
   }

@@ -5,6 +5,7 @@ import { ApplicationService } from './applications/applicationService.ts';
 import { AuthService } from './auth/authService.ts';
 import { LoginLimiter } from './auth/loginLimiter.ts';
 import { BuildProjectService } from './buildProjects/buildProjectService.ts';
+import { BuildService, type BuildServiceDeps } from './builds/buildService.ts';
 import type { Clock } from './clock.ts';
 import type { Database } from './db/database.ts';
 import { ImageGroupService } from './imageGroups/imageGroupService.ts';
@@ -23,6 +24,7 @@ export interface Services {
   imageGroups: ImageGroupService;
   imageRepositories: ImageRepositoryService;
   buildProjects: BuildProjectService;
+  builds: BuildService;
   members: MemberService;
   activity: ActivityService;
   quotas: QuotaService;
@@ -36,6 +38,10 @@ export interface ServicesDeps {
   sessionTtlMs: number;
   /** Failed logins allowed per username and address per 15 minutes. */
   maxFailedLogins?: number;
+  /** Code builds: the region registry's host, the build agents' secret, push credentials. */
+  builds?: Partial<
+    Pick<BuildServiceDeps, 'registryHost' | 'registryInsecure' | 'agentToken' | 'pushCredentials' | 'requeueOnAgentLoss'>
+  >;
 }
 
 export function createServices(deps: ServicesDeps): Services {
@@ -58,6 +64,7 @@ export function createServices(deps: ServicesDeps): Services {
     imageGroups,
     imageRepositories,
     buildProjects: BuildProjectService.create({ db, clock, activity, imageRepositories }),
+    builds: BuildService.create({ db, clock, activity, logger: deps.logger, ...deps.builds }),
     members: MemberService.create({ db, clock, activity }),
     activity,
     quotas,

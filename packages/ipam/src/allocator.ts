@@ -115,13 +115,9 @@ export async function allocate(
         keys.allocation(handle.value.block, handle.value.ip),
         AllocationSchema,
       );
-      const segment = existing && infos.get(segmentOf(existing.value.block, segments));
-      if (
-        existing &&
-        existing.value.containerId === containerId &&
-        existing.value.ifname === ifname &&
-        segment
-      ) {
+      if (existing && existing.value.containerId === containerId && existing.value.ifname === ifname) {
+        const segment = infos.get(segmentOf(existing.value.block, segments));
+        if (!segment) throw new ConflictError(`the segment of ${existing.value.ip} is gone`);
         return { allocation: existing, segment: segment.segment, reused: true };
       }
       // A handle without its allocation cannot be written by this code (both change in one

@@ -26,14 +26,6 @@ export function ApplicationPage() {
           render: () =>
             app.data ? (
               <dl className="facts">
-                <dt>Region</dt>
-                <dd>{app.data.region ?? '—'}</dd>
-                <dt>Cells</dt>
-                <dd>
-                  {app.data.cells
-                    .map((c) => `${c.name}${c.state === 'leaving' ? ' (leaving)' : ''}`)
-                    .join(', ') || '—'}
-                </dd>
                 <dt>Instances</dt>
                 <dd>{app.data.allocation.instances}</dd>
                 <dt>CPU</dt>

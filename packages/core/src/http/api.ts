@@ -3,6 +3,7 @@ import { permissionRoutes } from '../access/permissionRoutes.ts';
 import { applicationRoutes } from '../applications/applicationRoutes.ts';
 import { authRoutes } from '../auth/authRoutes.ts';
 import { buildProjectRoutes } from '../buildProjects/buildProjectRoutes.ts';
+import { buildRoutes } from '../builds/buildRoutes.ts';
 import { imageGroupRoutes } from '../imageGroups/imageGroupRoutes.ts';
 import { imageRepositoryRoutes } from '../imageRepositories/imageRepositoryRoutes.ts';
 import { quotaRoutes } from '../quotas/quotaRoutes.ts';
@@ -28,6 +29,7 @@ export function apiV1(services: Services): FastifyPluginAsyncZod {
       imageGroupRoutes(services),
       imageRepositoryRoutes(services),
       buildProjectRoutes(services),
+      buildRoutes(services),
     ]) {
       await app.register(routes);
     }
