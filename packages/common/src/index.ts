@@ -1,4 +1,5 @@
 export * from './api/activity.ts';
+export * from './api/builds.ts';
 export * from './api/members.ts';
 export * from './api/names.ts';
 export * from './api/pagination.ts';

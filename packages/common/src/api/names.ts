@@ -93,8 +93,9 @@ export const GitUrlSchema = z
   .string()
   .max(500)
   .regex(
-    /^(?:https:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?\/|ssh:\/\/[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(?::\d{1,5})?\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[A-Za-z0-9._~/-]+$/,
-    'must be an https://, ssh:// or user@host:path git URL without spaces or special characters',
+    /^(?:https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?\/|file:\/\/\/|ssh:\/\/[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(?::\d{1,5})?\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[A-Za-z0-9._~/-]+$/,
+    // file:/// only reaches repositories on build hosts that allow it (tests, the local region).
+    'must be an http(s)://, ssh://, user@host:path or file:/// git URL without spaces or special characters',
   )
   .refine((url) => !url.split(/[/:]/).includes('..'), { message: 'must not contain ".." segments' });
 
