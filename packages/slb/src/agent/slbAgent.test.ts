@@ -300,3 +300,46 @@ test('a peer that refuses connections is retried on another peer: no failed requ
   );
   for (let i = 0; i < 20; i++) assert.equal((await httpGet(nginx.httpPort, 'r.example.com')).body, 'live');
 });
+
+test('upstream changes reach nginx while a long reload of many domains is still running', async () => {
+  const { client, store, nginx, agent } = await setup();
+  const [f1, f2] = await backends('f1', 'f2');
+  assert.ok(f1 && f2);
+  // Enough domains that a reload takes a while (nginx parses every server block).
+  let revision = 0;
+  for (let i = 0; i < 1500; i += 100) {
+    const ops = [];
+    for (let j = i; j < i + 100; j++) {
+      const d = domain({ domain: `s${j}.example.com`, application: 's' });
+      ops.push(client.put(`/slb/public/domains/${d.domain}/config`).value(JSON.stringify(d)));
+    }
+    revision = Number(
+      (
+        await client
+          .if('/slb/public/meta', 'Create', '>', 0)
+          .then(...ops)
+          .commit()
+      ).header.revision,
+    );
+  }
+  await store.createDomain(domain({ domain: 'fast.example.com', application: 'fast' }));
+  revision = await store.putUpstreams('public', 'fast.example.com', [peer(f1)]);
+  await agent.waitForRevision(revision, 120_000);
+  assert.equal((await httpGet(nginx.httpPort, 'fast.example.com')).body, 'f1');
+
+  const s0 = await store.getDomain('public', 's0.example.com');
+  assert.ok(s0);
+  const configRevision = await store.updateDomain({
+    ...s0.value,
+    proxy: { ...s0.value.proxy, readTimeoutSeconds: 9 },
+  });
+  await sleep(20); // the reconcile (render, nginx -t, reload) is under way
+  await store.putUpstreams('public', 'fast.example.com', [peer(f2)]);
+  for (;;) {
+    if ((await httpGet(nginx.httpPort, 'fast.example.com')).body === 'f2') break;
+    await sleep(5);
+  }
+  assert.ok(agent.status.revision < configRevision, 'f2 was served before the reload was done');
+  await agent.waitForRevision(configRevision, 120_000);
+  assert.equal((await httpGet(nginx.httpPort, 'fast.example.com')).body, 'f2', 'and stays after it');
+});

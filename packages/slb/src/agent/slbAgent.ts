@@ -46,6 +46,10 @@ export class SlbAgent implements AsyncDisposable {
   /** What nginx holds: live domain files and the state pushed to the shared dict. */
   #liveTexts = new Map<string, string>();
   readonly #pushed = new Map<string, string>();
+  /** The etcd revision each pushed state was computed from (a push never goes back in time). */
+  readonly #pushedAt = new Map<string, number>();
+  /** Pushes to nginx, one at a time, each deciding what to send when its turn comes. */
+  #pushQueue: Promise<unknown> = Promise.resolve();
   /** Domain -> the config text nginx -t refused, and why. */
   readonly #rejected = new Map<string, { text: string; error: string }>();
   #knownRevision = 0;
@@ -200,7 +204,33 @@ export class SlbAgent implements AsyncDisposable {
     }
     if (!relevant) return;
     this.#knownRevision = revision;
+    // Upstream changes do not wait behind a reload in progress (one can take seconds
+    // with thousands of domains): they go to nginx at once; the next pass confirms them.
+    if (this.#running) {
+      const upstreamDomains = new Set<string>();
+      for (const change of changes) {
+        const parsed = parseSlbKey(change.type === 'put' ? change.kv.key : change.key);
+        if (parsed?.kind === 'upstreams') upstreamDomains.add(parsed.domain);
+      }
+      if (upstreamDomains.size > 0) void this.#fastPush(upstreamDomains, revision);
+    }
     this.#kick();
+  }
+
+  async #fastPush(domains: Set<string>, revision: number): Promise<void> {
+    const states = new Map<string, string>();
+    for (const domain of domains) {
+      const raw = this.#configs.get(domain);
+      if (raw === undefined || !this.#liveTexts.has(domain)) continue;
+      const config = parseConfig(raw, domain, this.settings.group);
+      const peers = parseUpstreams(this.#upstreams.get(domain));
+      if (config.ok && peers.ok) states.set(domain, renderDynamicState(peers.value, config.value.canary));
+    }
+    try {
+      await this.#push(states, this.#liveTexts, revision);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'pushing upstreams during a reload failed; the next pass retries');
+    }
   }
 
   /** Records a config or upstreams key; false for keys that do not change what nginx serves. */
@@ -288,7 +318,7 @@ export class SlbAgent implements AsyncDisposable {
       if (wait > 0) {
         // Coalesce: upstream changes go out now, the reload waits and takes whatever
         // else changes meanwhile.
-        await this.#push(desiredStates, this.#liveTexts);
+        await this.#push(desiredStates, this.#liveTexts, revision);
         await sleep(wait);
         this.#dirty = true;
         return;
@@ -297,7 +327,7 @@ export class SlbAgent implements AsyncDisposable {
       generation = await this.#stageTested(runId, desiredTexts, domainErrors);
       const testedAt = performance.now();
       if (generation) {
-        await this.#push(desiredStates, desiredTexts);
+        await this.#push(desiredStates, desiredTexts, revision);
         this.runtime.swap(generation);
         const reloadStarted = performance.now();
         await this.runtime.reload(generation);
@@ -323,7 +353,7 @@ export class SlbAgent implements AsyncDisposable {
         this.runtime.prune();
       }
     }
-    await this.#push(desiredStates, this.#liveTexts);
+    await this.#push(desiredStates, this.#liveTexts, revision);
     await this.#deleteGone(desiredStates);
 
     this.#status = {
@@ -418,25 +448,50 @@ export class SlbAgent implements AsyncDisposable {
     return culprits;
   }
 
-  /** Pushes the states that differ from what nginx holds, for domains that have a server block. */
-  async #push(states: ReadonlyMap<string, string>, served: ReadonlyMap<string, string>): Promise<void> {
-    const changes = new Map<string, string | null>();
-    for (const [domain, state] of states) {
-      if (served.has(domain) && this.#pushed.get(domain) !== state) changes.set(domain, state);
-    }
-    if (changes.size === 0) return;
-    await this.runtime.control.push(renderControlBatch(changes), this.#epoch);
-    for (const [domain, state] of changes) this.#pushed.set(domain, state ?? '');
+  /**
+   * Pushes the states (computed from etcd revision `revision`) that differ from what nginx
+   * holds, for domains that have a server block; skips domains already pushed from a
+   * newer revision.
+   */
+  #push(
+    states: ReadonlyMap<string, string>,
+    served: ReadonlyMap<string, string>,
+    revision: number,
+  ): Promise<void> {
+    return this.#enqueue(async () => {
+      const changes = new Map<string, string | null>();
+      for (const [domain, state] of states) {
+        if ((this.#pushedAt.get(domain) ?? 0) > revision) continue;
+        if (served.has(domain) && this.#pushed.get(domain) !== state) changes.set(domain, state);
+      }
+      if (changes.size === 0) return;
+      await this.runtime.control.push(renderControlBatch(changes), this.#epoch);
+      for (const [domain, state] of changes) {
+        this.#pushed.set(domain, state ?? '');
+        this.#pushedAt.set(domain, revision);
+      }
+    });
   }
 
-  async #deleteGone(states: ReadonlyMap<string, string>): Promise<void> {
-    const gone = new Map<string, string | null>();
-    for (const domain of this.#pushed.keys()) {
-      if (!states.has(domain) && !this.#liveTexts.has(domain)) gone.set(domain, null);
-    }
-    if (gone.size === 0) return;
-    await this.runtime.control.push(renderControlBatch(gone), this.#epoch);
-    for (const domain of gone.keys()) this.#pushed.delete(domain);
+  #deleteGone(states: ReadonlyMap<string, string>): Promise<void> {
+    return this.#enqueue(async () => {
+      const gone = new Map<string, string | null>();
+      for (const domain of this.#pushed.keys()) {
+        if (!states.has(domain) && !this.#liveTexts.has(domain)) gone.set(domain, null);
+      }
+      if (gone.size === 0) return;
+      await this.runtime.control.push(renderControlBatch(gone), this.#epoch);
+      for (const domain of gone.keys()) {
+        this.#pushed.delete(domain);
+        this.#pushedAt.delete(domain);
+      }
+    });
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#pushQueue.then(task, task);
+    this.#pushQueue = run.catch(() => {});
+    return run;
   }
 
   /** A restarted nginx holds no pushed state (its epoch is gone): push everything again. */
@@ -447,6 +502,7 @@ export class SlbAgent implements AsyncDisposable {
       if (epoch !== this.#epoch && this.#pushed.size > 0) {
         this.#log.warn({ epoch }, 'nginx lost the pushed state (restarted?); pushing again');
         this.#pushed.clear();
+        this.#pushedAt.clear();
         this.#kick();
       }
     } catch (error) {
