@@ -96,6 +96,10 @@ const table = {
       min: 'master',
       description: 'Add, remove and change members; they apply to every repository of the group',
     },
+    'manage-robots': {
+      min: 'master',
+      description: "Create and delete robot accounts (registry credentials for the group's repositories)",
+    },
     'read-activity': { min: 'reporter', description: 'Read the activity feed' },
   },
   'build-project': {
@@ -107,6 +111,10 @@ const table = {
     'manage-members': {
       min: 'master',
       description: 'Add, remove and change members (not above your own role)',
+    },
+    'manage-robots': {
+      min: 'master',
+      description: "Create and delete robot accounts (registry credentials for the project's repository)",
     },
     'read-activity': { min: 'reporter', description: 'Read the activity feed' },
   },
