@@ -4,6 +4,7 @@ export * from './api/members.ts';
 export * from './api/names.ts';
 export * from './api/pagination.ts';
 export * from './api/quotas.ts';
+export * from './api/registry.ts';
 export * from './api/resources.ts';
 export * from './api/roles.ts';
 export * from './api/statistics.ts';

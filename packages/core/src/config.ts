@@ -31,6 +31,25 @@ export const CoreConfigSchema = z.object({
   REGISTRY_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Shared secret the build agents present when they report builds (16+ characters). */
   LEENGINE_BUILD_AGENT_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** `service` of the registry's token auth: the audience of the tokens core signs. */
+  REGISTRY_TOKEN_SERVICE: z.string().min(1).max(200).default('leengine-registry'),
+  /** `issuer` of the registry's token auth. */
+  REGISTRY_TOKEN_ISSUER: z.string().min(1).max(200).default('leengine-core'),
+  /**
+   * Where the token signing key (key.pem) and its certificate (cert.pem, the registry's
+   * rootcertbundle) live; made on first start. Default: LEENGINE_DATA_DIR/registry-token
+   * (with a `memory://` data dir: a key that lives as long as the process).
+   */
+  REGISTRY_TOKEN_KEY_DIR: z.string().min(1).optional(),
+  /** Lifetime of registry tokens, in seconds. */
+  REGISTRY_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  /** Shared secret the registry's notification endpoint sends (`Authorization: Bearer <secret>`). */
+  REGISTRY_NOTIFICATION_SECRET: z.string().min(16).optional(),
+  /** A push into a missing repository of a group where the pusher may create one creates it. */
+  REGISTRY_CREATE_ON_PUSH: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** How long a console login session lasts, in hours. */
   LEENGINE_SESSION_HOURS: z.coerce
     .number()
@@ -48,7 +67,11 @@ export const CoreConfigSchema = z.object({
 
 export type CoreConfig = z.infer<typeof CoreConfigSchema>;
 
-const SECRET_KEYS = new Set<keyof CoreConfig>(['LEENGINE_BUILD_AGENT_TOKEN', 'DATABASE_URL']);
+const SECRET_KEYS = new Set<keyof CoreConfig>([
+  'REGISTRY_NOTIFICATION_SECRET',
+  'LEENGINE_BUILD_AGENT_TOKEN',
+  'DATABASE_URL',
+]);
 
 /** Validates the environment; an InputError lists every bad variable by name. */
 export function loadConfig(env: Record<string, string | undefined>): CoreConfig {

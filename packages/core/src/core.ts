@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { buildSettings } from './builds/buildSettings.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type CoreConfig, redactConfig } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { type App, buildApp } from './http/app.ts';
 import type { ReadinessCheck } from './http/health.ts';
-import { buildSettings } from './builds/buildSettings.ts';
+import type { RegistrySettings } from './registry/registryServices.ts';
+import { TokenSigner } from './registry/tokenSigner.ts';
 import { createServices, type Services, type ServicesDeps } from './services.ts';
 import type { FirstAdmin } from './users/userService.ts';
 
@@ -57,6 +60,7 @@ export class Core {
         logger,
         sessionTtlMs: config.LEENGINE_SESSION_HOURS * 3_600_000,
         maxFailedLogins: deps.maxFailedLogins,
+        registry: registrySettings(config),
         builds: { ...buildSettings(config), ...deps.builds },
       });
       const app = await buildApp({
@@ -99,6 +103,24 @@ export class Core {
     await this.app.close();
     await this.db.close();
   }
+}
+
+/** The registry's settings from the configuration; the signing key is read or made here. */
+function registrySettings(config: CoreConfig): RegistrySettings {
+  const keyDir =
+    config.REGISTRY_TOKEN_KEY_DIR ??
+    (config.LEENGINE_DATA_DIR.startsWith('memory://')
+      ? undefined
+      : join(config.LEENGINE_DATA_DIR, 'registry-token'));
+  return {
+    url: config.REGISTRY_URL,
+    signer: keyDir ? TokenSigner.fromDir(keyDir) : TokenSigner.ephemeral(),
+    service: config.REGISTRY_TOKEN_SERVICE,
+    issuer: config.REGISTRY_TOKEN_ISSUER,
+    ttlSeconds: config.REGISTRY_TOKEN_TTL_SECONDS,
+    createOnPush: config.REGISTRY_CREATE_ON_PUSH,
+    notificationSecret: config.REGISTRY_NOTIFICATION_SECRET,
+  };
 }
 
 /** etcd answers /health on each client URL; one healthy member is enough to serve. */

@@ -12,11 +12,17 @@ import { ImageGroupService } from './imageGroups/imageGroupService.ts';
 import { ImageRepositoryService } from './imageRepositories/imageRepositoryService.ts';
 import { MemberService } from './members/memberService.ts';
 import { QuotaService } from './quotas/quotaService.ts';
+import {
+  createRegistryServices,
+  defaultRegistrySettings,
+  type RegistryServices,
+  type RegistrySettings,
+} from './registry/registryServices.ts';
 import { StatisticsService } from './statistics/statisticsService.ts';
 import { UserService } from './users/userService.ts';
 
 /** Every domain service of core, wired once per Core. */
-export interface Services {
+export interface Services extends RegistryServices {
   access: AccessService;
   auth: AuthService;
   users: UserService;
@@ -38,9 +44,14 @@ export interface ServicesDeps {
   sessionTtlMs: number;
   /** Failed logins allowed per username and address per 15 minutes. */
   maxFailedLogins?: number;
+  /** The region registry: token signing and where its API is (default: a throwaway key, no API). */
+  registry?: RegistrySettings;
   /** Code builds: the region registry's host, the build agents' secret, push credentials. */
   builds?: Partial<
-    Pick<BuildServiceDeps, 'registryHost' | 'registryInsecure' | 'agentToken' | 'pushCredentials' | 'requeueOnAgentLoss'>
+    Pick<
+      BuildServiceDeps,
+      'registryHost' | 'registryInsecure' | 'agentToken' | 'pushCredentials' | 'requeueOnAgentLoss'
+    >
   >;
 }
 
@@ -50,15 +61,12 @@ export function createServices(deps: ServicesDeps): Services {
   const quotas = QuotaService.create({ db, activity });
   const imageGroups = ImageGroupService.create({ db, clock, activity });
   const imageRepositories = ImageRepositoryService.create({ db, clock, activity, imageGroups });
+  // One limiter for logins and registry token requests: both take passwords.
+  const limiter = new LoginLimiter({ clock, maxFailures: deps.maxFailedLogins });
+  const auth = AuthService.create({ db, clock, activity, limiter, sessionTtlMs: deps.sessionTtlMs });
   return {
     access: AccessService.create({ db, activity }),
-    auth: AuthService.create({
-      db,
-      clock,
-      activity,
-      limiter: new LoginLimiter({ clock, maxFailures: deps.maxFailedLogins }),
-      sessionTtlMs: deps.sessionTtlMs,
-    }),
+    auth,
     users: UserService.create({ db, clock, activity }),
     applications: ApplicationService.create({ db, clock, activity, quotas }),
     imageGroups,
@@ -69,5 +77,15 @@ export function createServices(deps: ServicesDeps): Services {
     activity,
     quotas,
     statistics: StatisticsService.create({ db }),
+    ...createRegistryServices({
+      db,
+      clock,
+      logger: deps.logger,
+      activity,
+      auth,
+      limiter,
+      imageRepositories,
+      settings: deps.registry ?? defaultRegistrySettings(),
+    }),
   };
 }

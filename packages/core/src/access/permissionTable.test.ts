@@ -144,6 +144,12 @@ const CALLS: Partial<Record<string, Call>> = {
     body: () => ({ username: 'u-newcomer', role: 'guest' }),
     ok: 201,
   },
+  'manage-robots': {
+    method: 'POST',
+    path: (f) => `${f.path}/robots`,
+    body: () => ({ name: fresh('bot') }),
+    ok: 201,
+  },
   'create-repository': {
     method: 'POST',
     path: (f) => `${f.path}/repositories`,

@@ -101,6 +101,23 @@ export class AuthService {
     return { user: toUser(user), secret, expiresAt, maxAgeSeconds: Math.floor(this.#sessionTtlMs / 1000) };
   }
 
+  /**
+   * Checks a username and password without opening a session (the registry's token
+   * endpoint, where clients send Basic auth on every token request). Rate-limited, timed
+   * and worded like `login`.
+   */
+  async verifyPassword(username: string, password: string, address: string): Promise<Caller> {
+    this.#limiter.check(username, address);
+    const user = await findUserByName(this.#db, username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await this.#decoyHash()));
+    if (!user || !ok || user.disabled) {
+      this.#limiter.failed(username, address);
+      throw new NotAuthenticatedError('wrong username or password');
+    }
+    this.#limiter.succeeded(username, address);
+    return { userId: user.id, username: user.username, admin: user.admin, via: 'password' };
+  }
+
   async logout(sessionSecret: string): Promise<void> {
     await deleteSession(this.#db, hashSecret(sessionSecret));
   }

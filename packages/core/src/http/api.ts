@@ -7,6 +7,8 @@ import { buildRoutes } from '../builds/buildRoutes.ts';
 import { imageGroupRoutes } from '../imageGroups/imageGroupRoutes.ts';
 import { imageRepositoryRoutes } from '../imageRepositories/imageRepositoryRoutes.ts';
 import { quotaRoutes } from '../quotas/quotaRoutes.ts';
+import { imageTagRoutes } from '../registry/imageTagRoutes.ts';
+import { robotRoutes } from '../robots/robotRoutes.ts';
 import type { Services } from '../services.ts';
 import { slbRoutes } from '../slb/slbRoutes.ts';
 import { statisticsRoutes } from '../statistics/statisticsRoutes.ts';
@@ -28,6 +30,8 @@ export function apiV1(services: Services): FastifyPluginAsyncZod {
       slbRoutes(services),
       imageGroupRoutes(services),
       imageRepositoryRoutes(services),
+      imageTagRoutes(services.registry),
+      robotRoutes(services.robots),
       buildProjectRoutes(services),
       buildRoutes(services),
     ]) {

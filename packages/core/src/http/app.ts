@@ -8,6 +8,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { registryRoutes } from '../registry/registryRoutes.ts';
 import type { Services } from '../services.ts';
 import { apiV1 } from './api.ts';
 import { CLIENT_HEADER, SESSION_COOKIE } from './authHook.ts';
@@ -81,7 +82,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   await app.register(healthRoutes(deps.readiness));
-  if (deps.services) await app.register(apiV1(deps.services), { prefix: '/api/v1' });
+  if (deps.services) {
+    await app.register(apiV1(deps.services), { prefix: '/api/v1' });
+    // The registry's token endpoint and notification sink, in the registry's own shapes.
+    await app.register(
+      registryRoutes({ tokens: deps.services.registryTokens, registry: deps.services.registry }),
+    );
+  }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (deps.consoleDir) await registerConsole(app, deps.consoleDir);
   return app;

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { DescriptionSchema } from './names.ts';
+
+const Timestamp = z.iso.datetime();
+
+/** Registry actions a robot account can hold (the token spec's names). */
+export const ROBOT_ACTIONS = ['pull', 'push', 'delete'] as const;
+export type RobotAction = (typeof ROBOT_ACTIONS)[number];
+
+/** A robot's own name within its group or build project. */
+export const RobotNameSchema = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[a-z0-9]+(?:[-_][a-z0-9]+)*$/, 'must be lowercase letters and digits, separated by "-" or "_"');
+
+export const CreateRobotSchema = z
+  .strictObject({
+    name: RobotNameSchema,
+    description: DescriptionSchema.default(''),
+    /** Default: pull for an image group's robot, pull and push for a build project's. */
+    actions: z.array(z.enum(ROBOT_ACTIONS)).min(1).max(3).optional(),
+    /** Days until the secret stops working (1..366). */
+    expiresInDays: z.number().int().min(1).max(366).default(30),
+  })
+  .meta({ id: 'CreateRobot' });
+export type CreateRobot = z.infer<typeof CreateRobotSchema>;
+
+export const RobotSchema = z
+  .object({
+    name: z.string(),
+    /** What it signs in to the registry with (`docker login -u ...`). */
+    username: z.string(),
+    description: z.string(),
+    /** Registry actions on the group's repositories, or on the build project's repository. */
+    actions: z.array(z.enum(ROBOT_ACTIONS)),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    expiresAt: Timestamp,
+    lastUsedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Robot' });
+export type Robot = z.infer<typeof RobotSchema>;
+
+/** The one answer that carries the secret (`lee_robot_...`): it is stored only hashed. */
+export const CreatedRobotSchema = RobotSchema.extend({ secret: z.string() }).meta({ id: 'CreatedRobot' });
+export type CreatedRobot = z.infer<typeof CreatedRobotSchema>;
+
+/** A tag of an image repository, as the registry holds it now. */
+export const RegistryTagSchema = z
+  .object({
+    tag: z.string(),
+    /** The manifest's digest (`sha256:...`): what a pull by digest names. */
+    digest: z.string(),
+    mediaType: z.string(),
+    /** Bytes a pull downloads: manifest, config and layers (for an index: its manifests only). */
+    size: z.number().int(),
+    /** From the registry's push notification; null when core never heard of the push. */
+    pushedAt: Timestamp.nullable(),
+    /** A username or a robot's username; null as for pushedAt. */
+    pushedBy: z.string().nullable(),
+  })
+  .meta({ id: 'RegistryTag' });
+export type RegistryTag = z.infer<typeof RegistryTagSchema>;
+
+/** Tags of an image repository (not paged: read from the registry in one list). */
+export const RegistryTagListSchema = z
+  .object({ items: z.array(RegistryTagSchema) })
+  .meta({ id: 'RegistryTagList' });
+export type RegistryTagList = z.infer<typeof RegistryTagListSchema>;
+
+/** A registry image-tag name (distribution's grammar). */
+export const RegistryTagNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+    'must be a tag: letters, digits, "_", "." and "-", at most 128',
+  );

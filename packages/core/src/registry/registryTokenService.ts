@@ -1,0 +1,309 @@
+import { randomBytes } from 'node:crypto';
+import {
+  can,
+  type Grant,
+  ImageRepositoryNameSchema,
+  InputError,
+  NotAuthenticatedError,
+  type RobotAction,
+} from '@leengine/common';
+import type { Logger } from 'pino';
+import { grantOf } from '../access/authorize.ts';
+import { findResource, type ResourceRef } from '../access/resourceRef.ts';
+import { insertActivity } from '../activity/activityStore.ts';
+import type { AuthService } from '../auth/authService.ts';
+import type { Caller } from '../auth/caller.ts';
+import type { LoginLimiter } from '../auth/loginLimiter.ts';
+import { hashSecret, TOKEN_PREFIX } from '../auth/secrets.ts';
+import type { Clock } from '../clock.ts';
+import type { Database, Queryable } from '../db/database.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { findImageGroup } from '../imageGroups/imageGroupStore.ts';
+import { insertImageRepository } from '../imageRepositories/imageRepositoryStore.ts';
+import { addMember } from '../members/memberStore.ts';
+import { ROBOT_SECRET_PREFIX } from '../robots/robotService.ts';
+import { findRobotBySecret, type RobotRow, touchRobot } from '../robots/robotStore.ts';
+import type { RequestedScope } from './scope.ts';
+import type { AccessEntry, TokenSigner } from './tokenSigner.ts';
+
+/** Who asks for a registry token. */
+export type Principal =
+  | { kind: 'anonymous' }
+  | { kind: 'user'; caller: Caller }
+  | { kind: 'robot'; robot: RobotRow; repositoryId: number | null };
+
+/** The subject of the tokens core mints for itself (no user name holds `$`). */
+export const CORE_SUBJECT = '$leengine-core';
+
+export interface RegistryTokenServiceDeps {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  auth: AuthService;
+  limiter: LoginLimiter;
+  signer: TokenSigner;
+  /** `service` of the registry: the tokens' audience. */
+  service: string;
+  issuer: string;
+  /** Token lifetime. */
+  ttlSeconds: number;
+  /** A push into a missing repository of a group where the pusher may create one creates it. */
+  createOnPush: boolean;
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+  issuedAt: string;
+  access: AccessEntry[];
+}
+
+const REGISTRY_ACTIONS = ['pull', 'push', 'delete'] as const;
+// Registry action -> the permission table's image-repository action.
+const TABLE_ACTION: Record<(typeof REGISTRY_ACTIONS)[number], string> = {
+  pull: 'pull',
+  push: 'push',
+  delete: 'delete-tag',
+};
+const TOUCH_AFTER_MS = 60_000;
+
+/**
+ * The registry's token service (Docker distribution token authentication): turns Basic
+ * credentials (password, personal access token or robot secret; none for anonymous) into
+ * a Principal, and a request for scopes into a signed JWT granting the intersection of
+ * what was asked and what the permission table allows. Asking for more is not an error:
+ * the token holds less, and the registry refuses what it lacks.
+ */
+export class RegistryTokenService {
+  readonly #deps: RegistryTokenServiceDeps;
+
+  private constructor(deps: RegistryTokenServiceDeps) {
+    this.#deps = deps;
+  }
+
+  static create(deps: RegistryTokenServiceDeps): RegistryTokenService {
+    return new RegistryTokenService(deps);
+  }
+
+  /** The certificate the registry must trust (`auth.token.rootcertbundle`). */
+  get certificatePem(): string {
+    return this.#deps.signer.certificatePem;
+  }
+
+  get service(): string {
+    return this.#deps.service;
+  }
+
+  /**
+   * Who the credentials belong to. Every failure is NotAuthenticatedError with the same
+   * words; failures count towards the login limit of (username, address), as logins do.
+   */
+  async authenticate(
+    credentials: { username: string; password: string } | undefined,
+    address: string,
+  ): Promise<Principal> {
+    if (!credentials) return { kind: 'anonymous' };
+    const { username, password } = credentials;
+    const limiter = this.#deps.limiter;
+    if (password.startsWith(ROBOT_SECRET_PREFIX) || password.startsWith(TOKEN_PREFIX)) {
+      limiter.check(username, address);
+      const principal = await this.#bySecret(username, password).catch(() => undefined);
+      if (!principal) {
+        limiter.failed(username, address);
+        throw new NotAuthenticatedError('wrong username or password');
+      }
+      return principal;
+    }
+    return { kind: 'user', caller: await this.#deps.auth.verifyPassword(username, password, address) };
+  }
+
+  /**
+   * Signs a token for `scopes` as far as the principal may hold them. `service` must be
+   * this registry's. A push scope on a repository that does not exist yet creates it
+   * (private, the pusher its Owner) when creation on push is on and the pusher may create
+   * repositories in its group.
+   */
+  async issue(
+    principal: Principal,
+    service: string | undefined,
+    scopes: RequestedScope[],
+  ): Promise<IssuedToken> {
+    if (service !== undefined && service !== this.#deps.service) {
+      throw new InputError(`unknown service "${service}"`, [
+        { in: 'query', path: 'service', message: `must be "${this.#deps.service}"` },
+      ]);
+    }
+    const access: AccessEntry[] = [];
+    for (const scope of scopes) {
+      const actions = await this.#grant(principal, scope);
+      const existing = access.find((a) => a.type === scope.type && a.name === scope.name);
+      if (existing) existing.actions = [...new Set([...existing.actions, ...actions])];
+      else access.push({ type: scope.type, name: scope.name, actions });
+    }
+    return this.sign(subjectOf(principal), access);
+  }
+
+  /** A token for core's own calls to the registry (tag lists, manifest deletes). */
+  sign(subject: string, access: AccessEntry[]): IssuedToken {
+    const now = this.#deps.clock();
+    const iat = Math.floor(now.getTime() / 1000);
+    const token = this.#deps.signer.sign({
+      iss: this.#deps.issuer,
+      sub: subject,
+      aud: this.#deps.service,
+      exp: iat + this.#deps.ttlSeconds,
+      // The registry allows a minute of clock skew either way.
+      nbf: iat,
+      iat,
+      jti: randomBytes(16).toString('hex'),
+      access,
+    });
+    return { token, expiresIn: this.#deps.ttlSeconds, issuedAt: now.toISOString(), access };
+  }
+
+  async #bySecret(username: string, secret: string): Promise<Principal | undefined> {
+    const { db, clock, auth } = this.#deps;
+    if (secret.startsWith(TOKEN_PREFIX)) {
+      const caller = await auth.authenticate({ bearer: secret });
+      return caller && caller.username === username ? { kind: 'user', caller } : undefined;
+    }
+    const robot = await findRobotBySecret(db, hashSecret(secret));
+    const now = clock();
+    if (!robot || robot.username !== username || robot.expiresAt.getTime() <= now.getTime()) return undefined;
+    if (!robot.lastUsedAt || now.getTime() - robot.lastUsedAt.getTime() > TOUCH_AFTER_MS) {
+      await touchRobot(db, robot.id, now);
+    }
+    let repositoryId: number | null = null;
+    if (robot.buildProjectId !== null) {
+      const [row] = await db.query<{ id: number }>(
+        'select image_repository_id as id from build_projects where id = $1',
+        [robot.buildProjectId],
+      );
+      repositoryId = row?.id ?? null;
+    }
+    return { kind: 'robot', robot, repositoryId };
+  }
+
+  async #grant(principal: Principal, scope: RequestedScope): Promise<string[]> {
+    if (scope.type === 'registry') {
+      // The catalog names every repository: admins only.
+      const admin = principal.kind === 'user' && principal.caller.admin;
+      return admin && scope.name === 'catalog' ? scope.actions.filter((a) => a === '*') : [];
+    }
+    if (scope.type !== 'repository' || scope.class !== undefined) return [];
+    const requested = scope.actions.flatMap((a) => (a === '*' ? [...REGISTRY_ACTIONS] : [a]));
+    let ref = await findResource(this.#deps.db, 'image-repository', scope.name);
+    if (!ref && requested.includes('push') && this.#deps.createOnPush) {
+      ref = await this.#createOnPush(principal, scope.name);
+    }
+    if (!ref) return [];
+    const allowed = await this.#allowed(principal, ref);
+    const granted = REGISTRY_ACTIONS.filter((a) => requested.includes(a) && allowed.has(a));
+    // `*` is granted as asked only when everything it stands for is.
+    const star = scope.actions.includes('*') && granted.length === REGISTRY_ACTIONS.length ? ['*'] : [];
+    return [...granted, ...star];
+  }
+
+  async #allowed(principal: Principal, ref: ResourceRef): Promise<Set<RobotAction>> {
+    const allowed = new Set<RobotAction>();
+    if (ref.public) allowed.add('pull');
+    if (principal.kind === 'user') {
+      const grant = await grantOf(this.#deps.db, principal.caller, ref);
+      for (const a of REGISTRY_ACTIONS) if (can(grant, 'image-repository', TABLE_ACTION[a])) allowed.add(a);
+    } else if (principal.kind === 'robot') {
+      const { robot, repositoryId } = principal;
+      const mine = robot.imageGroupId !== null ? ref.groupId === robot.imageGroupId : ref.id === repositoryId;
+      if (mine) for (const a of robot.actions) allowed.add(a);
+    }
+    return allowed;
+  }
+
+  /** Creates `group/name` for a first push, if the principal may; the ref, or undefined. */
+  async #createOnPush(principal: Principal, fullName: string): Promise<ResourceRef | undefined> {
+    const [groupName, name, ...rest] = fullName.split('/');
+    if (!groupName || !name || rest.length > 0 || !ImageRepositoryNameSchema.safeParse(name).success) {
+      return undefined;
+    }
+    const { db, clock } = this.#deps;
+    try {
+      return await db.transaction(async (tx) => {
+        const group = await findImageGroup(tx, groupName, { forUpdate: true });
+        if (!group) return undefined;
+        const creator = await this.#creator(tx, principal, group.id);
+        if (!creator) return undefined;
+        const existing = await findResource(tx, 'image-repository', fullName);
+        if (existing) return existing;
+        const at = clock();
+        const row = await insertImageRepository(tx, {
+          groupId: group.id,
+          group: groupName,
+          name,
+          description: '',
+          public: false,
+          createdById: creator.userId,
+          at,
+        });
+        await addMember(tx, 'image-repository', row.id, creator.userId, 'owner', at);
+        const params = {
+          name,
+          public: false,
+          firstPush: true,
+          ...(creator.robot ? { robot: creator.robot } : {}),
+        };
+        for (const target of [
+          { kind: 'image-repository' as const, id: row.id, name: fullName },
+          { kind: 'image-group' as const, id: group.id, name: groupName },
+        ]) {
+          await insertActivity(tx, {
+            at,
+            actorId: creator.userId,
+            target,
+            action: 'create',
+            params,
+            result: 'succeeded',
+          });
+        }
+        this.#deps.logger.info(
+          { repository: fullName, by: creator.robot ?? creator.userId },
+          'image repository created on first push',
+        );
+        return { kind: 'image-repository', id: row.id, name: fullName, groupId: group.id, public: false };
+      });
+    } catch (error) {
+      // Two first pushes at once: the other one created it.
+      if (isUniqueViolation(error)) return findResource(db, 'image-repository', fullName);
+      throw error;
+    }
+  }
+
+  /** Who becomes the new repository's Owner: the user, or a pushing robot's creator. */
+  async #creator(
+    q: Queryable,
+    principal: Principal,
+    groupId: number,
+  ): Promise<{ userId: number; robot?: string } | undefined> {
+    if (principal.kind === 'user') {
+      const grant: Grant = await grantOf(q, principal.caller, { kind: 'image-group', id: groupId, name: '' });
+      return can(grant, 'image-group', 'create-repository') ? { userId: principal.caller.userId } : undefined;
+    }
+    if (
+      principal.kind === 'robot' &&
+      principal.robot.imageGroupId === groupId &&
+      principal.robot.actions.includes('push')
+    ) {
+      return { userId: principal.robot.createdById, robot: principal.robot.username };
+    }
+    return undefined;
+  }
+}
+
+function subjectOf(principal: Principal): string {
+  switch (principal.kind) {
+    case 'anonymous':
+      return '';
+    case 'user':
+      return principal.caller.username;
+    case 'robot':
+      return principal.robot.username;
+  }
+}
