@@ -93,6 +93,12 @@ test("a cell's real kubelet gives pods addresses through leengine-cni and its ag
     assert.ok(Date.now() < deadline, 'the address of the deleted pod is released');
   }
   assert.equal((await ipam.listAllocations()).items.length, 1);
+  // The last pod too, before the cell stops: a stopped node leaves its pods' namespaces.
+  await core.deleteNamespacedPod({ namespace: 'web', name: (pods[1] as V1Pod).metadata?.name ?? '' });
+  for (const deadline = Date.now() + 60_000; ; await sleep(250)) {
+    if ((await ipam.listAllocations()).items.length === 0) break;
+    assert.ok(Date.now() < deadline, 'the address of the last pod is released');
+  }
   const agentLog = agent.proc.tail(500);
   assert.match(agentLog, /"op":"ADD"/, 'the runtime reached the plugin through the agent');
   assert.match(agentLog, /"op":"DEL"/);
