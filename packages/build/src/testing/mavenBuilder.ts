@@ -50,9 +50,8 @@ export async function pushMavenBuilder(
   // Debian's cacerts is a symlink into /etc; the image gets the file itself.
   rmSync(join(rootfs, 'opt/jdk/lib/security/cacerts'), { force: true });
   copyFileSync('/etc/ssl/certs/java/cacerts', join(rootfs, 'opt/jdk/lib/security/cacerts'));
-  cpSync('/usr/share/maven', join(rootfs, 'opt/maven'), { recursive: true, dereference: true });
-  rmSync(join(rootfs, 'opt/maven/conf'), { recursive: true, force: true });
-  cpSync('/etc/maven', join(rootfs, 'opt/maven/conf'), { recursive: true, dereference: true });
+  // Debian's Maven is symlinks into /usr/share/java and /etc/maven: copy what they point to.
+  execFileSync('cp', ['-rL', '/usr/share/maven', join(rootfs, 'opt/maven')]);
   // glibc and friends that the JDK's binaries link.
   const libs = new Set<string>();
   const elfs = [join(rootfs, 'opt/jdk/bin/java'), join(rootfs, 'opt/jdk/bin/javac')];
