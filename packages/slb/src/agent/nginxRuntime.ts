@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   chownSync,
   cpSync,
   existsSync,
@@ -63,8 +64,12 @@ export class NginxRuntime {
     return new NginxRuntime(options);
   }
 
+  /**
+   * nginx makes unix sockets world-writable (0666); the socket sits in a dir only root
+   * may enter, so only root (the agent) reaches it. Workers use the inherited fd.
+   */
   get controlSocket(): string {
-    return join(this.root, 'control.sock');
+    return join(this.root, 'control', 'control.sock');
   }
 
   get liveConfig(): string {
@@ -77,7 +82,12 @@ export class NginxRuntime {
 
   /** Creates the dirs nginx needs (temp dirs writable by the workers' user). */
   ensureLayout(dropPrivileges: boolean): void {
+    mkdirSync(this.root, { recursive: true });
+    // Workers (nobody) must reach their temp dirs: traverse only, no listing.
+    if (dropPrivileges) chmodSync(this.root, 0o711);
     for (const d of ['gens', 'logs']) mkdirSync(join(this.root, d), { recursive: true });
+    mkdirSync(join(this.root, 'control'), { recursive: true, mode: 0o700 });
+    chmodSync(join(this.root, 'control'), 0o700);
     for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
       const dir = join(this.root, 'tmp', d);
       mkdirSync(dir, { recursive: true });

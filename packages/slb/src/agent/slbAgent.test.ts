@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePorts, useTestbed } from '@leengine/testbed';
@@ -342,4 +344,54 @@ test('upstream changes reach nginx while a long reload of many domains is still 
   assert.ok(agent.status.revision < configRevision, 'f2 was served before the reload was done');
   await agent.waitForRevision(configRevision, 120_000);
   assert.equal((await httpGet(nginx.httpPort, 'fast.example.com')).body, 'f2', 'and stays after it');
+});
+
+test('only root reaches the control socket (nginx makes it 0666; its dir is 0700)', async () => {
+  assert.equal(process.getuid?.(), 0, 'runs as root, as the agent does');
+  const { nginx } = await setup();
+  assert.ok(await nginx.runtime.control.generation(), 'root reaches it');
+  const asNobody = spawnSync(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      'curl',
+      '-s',
+      '-m',
+      '2',
+      '--unix-socket',
+      nginx.runtime.controlSocket,
+      'http://x/generation',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.notEqual(asNobody.status, 0, `nobody connected: ${asNobody.stdout}`);
+  assert.equal(asNobody.stdout, '');
+});
+
+test('a request body larger than the memory buffer goes through (workers reach their temp dir)', async () => {
+  const { store, nginx, agent } = await setup();
+  const [b1] = await backends('b1');
+  assert.ok(b1);
+  await store.createDomain(domain({ domain: 'body.example.com', application: 'body' }));
+  await agent.waitForRevision(await store.putUpstreams('public', 'body.example.com', [peer(b1)]));
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: nginx.httpPort,
+        method: 'POST',
+        path: '/',
+        headers: { host: 'body.example.com' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(Buffer.alloc(200_000, 'x'));
+  });
+  assert.equal(status, 200);
 });
