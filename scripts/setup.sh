@@ -12,7 +12,7 @@ die() { printf '\033[31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
 # The platform's real components (see docs/components.md) and the tools around them.
 DEBIAN_PACKAGES=(
   etcd-server postgresql nginx-light libnginx-mod-http-lua lua-resty-core
-  docker-registry buildah containerd runc containernetworking-plugins
+  docker-registry buildah skopeo containerd runc containernetworking-plugins
   git prometheus prometheus-alertmanager chromium
   openssl busybox-static iproute2 util-linux ca-certificates curl
 )

@@ -37,7 +37,7 @@ export const CoreConfigSchema = z.object({
   REGISTRY_TOKEN_ISSUER: z.string().min(1).max(200).default('leengine-core'),
   /**
    * Where the token signing key (key.pem) and its certificate (cert.pem, the registry's
-   * rootcertbundle) live; made on first start. Default: LEENGINE_DATA_DIR/registry-token
+   * rootcertbundle) live; made on first start. Default: `registry-token` beside LEENGINE_DATA_DIR
    * (with a `memory://` data dir: a key that lives as long as the process).
    */
   REGISTRY_TOKEN_KEY_DIR: z.string().min(1).optional(),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildSettings } from './builds/buildSettings.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -111,7 +111,8 @@ function registrySettings(config: CoreConfig): RegistrySettings {
     config.REGISTRY_TOKEN_KEY_DIR ??
     (config.LEENGINE_DATA_DIR.startsWith('memory://')
       ? undefined
-      : join(config.LEENGINE_DATA_DIR, 'registry-token'));
+      : // Beside the data dir, not in it: PGlite wants its directory to itself.
+        join(dirname(resolve(config.LEENGINE_DATA_DIR)), 'registry-token'));
   return {
     url: config.REGISTRY_URL,
     signer: keyDir ? TokenSigner.fromDir(keyDir) : TokenSigner.ephemeral(),

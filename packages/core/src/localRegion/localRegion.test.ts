@@ -40,7 +40,13 @@ test('the local-region command starts everything, answers /healthz, and stops cl
   assert.deepEqual(Object.keys(ready.checks).sort(), ['database', 'etcd']);
   const throughNginx = await fetch(`${endpoints.slb}/healthz`);
   assert.equal(throughNginx.status, 200, 'the SLB node proxies to core');
-  assert.equal((await fetch(`${endpoints.registry}/v2/`)).status, 200);
+  // The registry sends clients to core for tokens.
+  const challenge = await fetch(`${endpoints.registry}/v2/`);
+  assert.equal(challenge.status, 401);
+  assert.equal(
+    challenge.headers.get('www-authenticate'),
+    `Bearer realm="${endpoints.core}/v2/token",service="leengine-registry"`,
+  );
   assert.match(endpoints.database, /^PGlite in /);
 
   // The first start creates the first admin and prints the credentials once; they work
@@ -61,6 +67,25 @@ test('the local-region command starts everything, answers /healthz, and stops cl
   });
   assert.equal(signIn.status, 200);
   assert.equal(((await signIn.json()) as { user: { admin: boolean } }).user.admin, true);
+
+  // The cells' pause image went in through core's token auth and is public: an anonymous
+  // token reads it; the admin's password gets push on a new repository of it.
+  const anonymous = (await (
+    await fetch(`${endpoints.core}/v2/token?service=leengine-registry&scope=repository:leengine/pause:pull`)
+  ).json()) as { token: string };
+  const pause = await fetch(`${endpoints.registry}/v2/leengine/pause/manifests/1`, {
+    headers: {
+      authorization: `Bearer ${anonymous.token}`,
+      accept: 'application/vnd.oci.image.manifest.v1+json',
+    },
+  });
+  assert.equal(pause.status, 200);
+  const basic = Buffer.from(`${username}:${password}`).toString('base64');
+  const adminToken = await fetch(
+    `${endpoints.core}/v2/token?service=leengine-registry&scope=repository:leengine/pause:pull,push`,
+    { headers: { authorization: `Basic ${basic}` } },
+  );
+  assert.equal(adminToken.status, 200);
 
   child.kill('SIGINT');
   assert.equal(await exited, 0);

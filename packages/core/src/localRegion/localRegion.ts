@@ -1,9 +1,20 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { type EtcdHandle, type NginxHandle, type RegistryHandle, Testbed } from '@leengine/testbed';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  type EtcdHandle,
+  freePorts,
+  type NginxHandle,
+  type RegistryHandle,
+  Testbed,
+} from '@leengine/testbed';
 import type { Logger } from 'pino';
 import { type CoreConfig, loadConfig } from '../config.ts';
 import { Core } from '../core.ts';
+import { systemImageCredentials } from '../registry/regionImages.ts';
+import { EVENTS_PATH, TOKEN_PATH } from '../registry/registryRoutes.ts';
+import { DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_SERVICE } from '../registry/registryServices.ts';
+import { TokenSigner } from '../registry/tokenSigner.ts';
 import type { FirstAdmin } from '../users/userService.ts';
 
 export interface LocalRegionOptions {
@@ -27,7 +38,8 @@ export interface RegionEndpoints {
 }
 
 /**
- * A complete local region on this machine: etcd (message bus), the region registry,
+ * A complete local region on this machine: etcd (message bus), the region registry
+ * (token auth at core, notifications to core),
  * two Kubernetes cells with a real node each (LEENGINE_LOCAL_CELLS to change), an nginx
  * SLB node in front of core, and leengine-core on PGlite (or DATABASE_URL).
  * Later capabilities add build agents and monitoring here.
@@ -56,10 +68,46 @@ export class LocalRegion implements AsyncDisposable {
     mkdirSync(stateDir, { recursive: true });
     const testbed = new Testbed({ handleSignals: false });
     try {
+      // The registry asks core for tokens and tells core about pushes, so it needs core's
+      // address and key before core runs: pick core's port and make the key first.
+      const auth = registryAuth(options.env, stateDir);
+      const host = options.env.LEENGINE_HOST || '127.0.0.1';
+      const corePort = numberOr(options.env.LEENGINE_PORT, 7070) || ((await freePorts(1)) as [number])[0];
+      const coreUrl = `http://${host}:${corePort}`;
       const [etcd, registry] = await Promise.all([
         testbed.etcd({ dir: join(stateDir, 'etcd') }),
-        testbed.registry({ dir: join(stateDir, 'registry') }),
+        testbed.registry({
+          dir: join(stateDir, 'registry'),
+          auth: {
+            realm: `${coreUrl}${TOKEN_PATH}`,
+            service: auth.service,
+            issuer: auth.issuer,
+            rootCertBundle: join(auth.keyDir, 'cert.pem'),
+          },
+          notifications: [
+            {
+              name: 'leengine-core',
+              url: `${coreUrl}${EVENTS_PATH}`,
+              headers: { Authorization: [`Bearer ${auth.notificationSecret}`] },
+              timeout: '5s',
+              threshold: 5,
+              backoff: '2s',
+            },
+          ],
+        }),
       ]);
+      const config = coreConfig(options.env, stateDir, etcd, registry, { ...auth, port: corePort });
+      const core = await Core.create(config, options.logger ? { logger: options.logger } : {});
+      let firstAdmin: FirstAdmin | null;
+      let cellImagePush: string;
+      try {
+        firstAdmin = await core.ensureFirstAdmin();
+        await core.listen();
+        cellImagePush = await systemImageCredentials(core.db, core.services);
+      } catch (error) {
+        await core.close();
+        throw error;
+      }
       const cellCount = numberOr(options.env.LEENGINE_LOCAL_CELLS, 2);
       const cells = await Promise.all(
         Array.from({ length: cellCount }, (_, i) =>
@@ -67,21 +115,14 @@ export class LocalRegion implements AsyncDisposable {
             name: `local-${i + 1}`,
             etcd,
             registry,
+            registryCredentials: cellImagePush,
             dir: join(stateDir, 'cells', `local-${i + 1}`),
           }),
         ),
-      );
-      const config = coreConfig(options.env, stateDir, etcd, registry);
-      const core = await Core.create(config, options.logger ? { logger: options.logger } : {});
-      let coreUrl: string;
-      let firstAdmin: FirstAdmin | null;
-      try {
-        firstAdmin = await core.ensureFirstAdmin();
-        coreUrl = await core.listen();
-      } catch (error) {
+      ).catch(async (error: unknown) => {
         await core.close();
         throw error;
-      }
+      });
       const nginx = await testbed.nginx({ port: numberOr(options.env.LEENGINE_SLB_PORT, 0) || undefined });
       await nginx.configure({ 'core.conf': proxyToCore(nginx, coreUrl) });
       const endpoints: RegionEndpoints = {
@@ -116,13 +157,51 @@ function coreConfig(
   stateDir: string,
   etcd: EtcdHandle,
   registry: RegistryHandle,
+  auth: RegistryAuth & { port: number },
 ): CoreConfig {
   return loadConfig({
     LEENGINE_DATA_DIR: join(stateDir, 'data'),
     ...env,
+    LEENGINE_PORT: String(auth.port),
     ETCD_ENDPOINTS: env.ETCD_ENDPOINTS ?? etcd.url,
     REGISTRY_URL: env.REGISTRY_URL ?? registry.url,
+    REGISTRY_TOKEN_KEY_DIR: auth.keyDir,
+    REGISTRY_TOKEN_SERVICE: auth.service,
+    REGISTRY_TOKEN_ISSUER: auth.issuer,
+    REGISTRY_NOTIFICATION_SECRET: auth.notificationSecret,
   });
+}
+
+interface RegistryAuth {
+  keyDir: string;
+  service: string;
+  issuer: string;
+  notificationSecret: string;
+}
+
+/**
+ * The registry's side of core's configuration: the token key (made now if missing, so
+ * the registry can trust its certificate before core starts) and the notification
+ * secret (from the environment, or made once and kept in the state dir).
+ */
+function registryAuth(env: Record<string, string | undefined>, stateDir: string): RegistryAuth {
+  // Where core looks by default: beside its data dir.
+  const keyDir =
+    env.REGISTRY_TOKEN_KEY_DIR ||
+    join(dirname(resolve(env.LEENGINE_DATA_DIR || join(stateDir, 'data'))), 'registry-token');
+  TokenSigner.fromDir(keyDir);
+  let notificationSecret = env.REGISTRY_NOTIFICATION_SECRET;
+  if (!notificationSecret) {
+    const file = join(stateDir, 'registry-notification-secret');
+    if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    notificationSecret = readFileSync(file, 'utf8').trim();
+  }
+  return {
+    keyDir,
+    service: env.REGISTRY_TOKEN_SERVICE || DEFAULT_REGISTRY_SERVICE,
+    issuer: env.REGISTRY_TOKEN_ISSUER || DEFAULT_REGISTRY_ISSUER,
+    notificationSecret,
+  };
 }
 
 function numberOr(value: string | undefined, fallback: number): number {

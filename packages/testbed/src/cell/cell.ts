@@ -44,6 +44,11 @@ export interface CellOptions {
   etcd: EtcdHandle;
   /** The region's registry: the pause and test images come from it. Needed for a real node. */
   registry?: RegistryHandle;
+  /**
+   * `user:secret` to push the cell images with, when the registry has token auth (the
+   * images must then be pullable anonymously: public repositories).
+   */
+  registryCredentials?: string;
   /** 1 starts a real node (containerd + runc + kubelet); 0 a control plane only. Default 1. */
   nodes?: 0 | 1;
   /** KWOK-managed simulated nodes (tainted `kwok.x-k8s.io/node=fake:NoSchedule`). */
@@ -137,7 +142,9 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
     mkdirSync(pkiDir, { recursive: true });
     const [pki, images] = await Promise.all([
       createCellPki(pkiDir, cell),
-      options.registry && nodes === 1 ? ensureCellImages(options.registry) : Promise.resolve(undefined),
+      options.registry && nodes === 1
+        ? ensureCellImages(options.registry, options.registryCredentials)
+        : Promise.resolve(undefined),
     ]);
     const plane = await startControlPlane({
       cell,

@@ -14,18 +14,18 @@ export interface CellImages {
 
 const pushed = new Map<string, Promise<CellImages>>();
 
-/** Builds the cell images with buildah and pushes them once per registry. */
-export function ensureCellImages(registry: RegistryHandle): Promise<CellImages> {
+/** Builds the cell images with buildah and pushes them once per registry (with `creds`, if given). */
+export function ensureCellImages(registry: RegistryHandle, creds?: string): Promise<CellImages> {
   let images = pushed.get(registry.url);
   if (!images) {
-    images = buildAndPush(registry);
+    images = buildAndPush(registry, creds);
     pushed.set(registry.url, images);
     images.catch(() => pushed.delete(registry.url));
   }
   return images;
 }
 
-async function buildAndPush(registry: RegistryHandle): Promise<CellImages> {
+async function buildAndPush(registry: RegistryHandle, creds: string | undefined): Promise<CellImages> {
   const images: CellImages = {
     pause: `${registry.host}/leengine/pause:1`,
     httpbox: `${registry.host}/leengine/httpbox:1`,
@@ -43,8 +43,8 @@ async function buildAndPush(registry: RegistryHandle): Promise<CellImages> {
         'mkdir -p /www && hostname > /www/index.html && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www',
       ],
     });
-    await buildah.push('localhost/leengine/pause:1', images.pause);
-    await buildah.push('localhost/leengine/httpbox:1', images.httpbox);
+    await buildah.push('localhost/leengine/pause:1', images.pause, creds ? { creds } : {});
+    await buildah.push('localhost/leengine/httpbox:1', images.httpbox, creds ? { creds } : {});
     return images;
   } finally {
     buildah.remove();
