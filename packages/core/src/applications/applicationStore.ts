@@ -28,6 +28,9 @@ export function toApplication(row: ApplicationRow, callerRole: Role | null): App
     updatedAt: row.updatedAt.toISOString(),
     callerRole,
     allocation: { instances: row.instances, cpuMillicores: row.cpuMillicores, memoryMib: row.memoryMib },
+    // Placement in regions and cells arrives with the regions-and-cells API.
+    region: null,
+    cells: [],
   };
 }
 
