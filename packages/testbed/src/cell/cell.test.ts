@@ -9,6 +9,7 @@ import { mountsUnder } from '../mounts.ts';
 import { useTestbed } from '../nodeTest.ts';
 import { pidsMentioning } from '../procfs.ts';
 import type { CellHandle } from './cell.ts';
+import { podNamespacesIn } from './podNetwork.ts';
 
 const testbed = useTestbed();
 
@@ -111,6 +112,7 @@ test('two cells run real pods: Ready on the real kubelet, reachable by pod IP, r
     assert.deepEqual(mountsUnder(cell.dir), []);
     assert.equal(existsSync(cell.dir), false);
     assert.equal(existsSync(`/sys/class/net/${bridge}`), false);
+    assert.equal(podNamespacesIn(cell.podSubnet?.cidr ?? ''), 0, 'no pod network namespace is left');
   }
 });
 

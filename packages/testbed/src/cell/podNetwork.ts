@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unwatchTempDir, watchTempDir } from '../reaper.ts';
 
@@ -51,14 +51,16 @@ export function reservePodSubnet(): PodSubnet {
     }
     watchTempDir(dir);
     const bridge = `lecell${index}`;
-    // A bridge left by a crashed run with this reservation: ours now, start clean.
+    // A bridge and pod namespaces left by a crashed run with this subnet: ours now, start clean.
     deleteLink(bridge);
+    removePodNamespaces(`10.88.${index}.0/24`);
     return {
       index,
       cidr: `10.88.${index}.0/24`,
       gateway: `10.88.${index}.1`,
       bridge,
       release: () => {
+        removePodNamespaces(`10.88.${index}.0/24`);
         deleteLink(bridge);
         rmSync(dir, { recursive: true, force: true });
         unwatchTempDir(dir);
@@ -80,6 +82,40 @@ export function createBridge(subnet: PodSubnet): void {
   ip('link', 'add', subnet.bridge, 'type', 'bridge');
   ip('addr', 'add', `${subnet.gateway}/${subnet.cidr.split('/')[1]}`, 'dev', subnet.bridge);
   ip('link', 'set', subnet.bridge, 'up');
+}
+
+/**
+ * Deletes the pod network namespaces (containerd's `cni-*` in /run/netns) whose `eth0`
+ * holds an address of `cidr` (a /24): containerd is killed with its pods, so nothing ran
+ * CNI DEL for them. Deleting the namespace also destroys the pod's veth pair.
+ */
+export function removePodNamespaces(cidr: string): number {
+  const found = podNamespaces(cidr);
+  for (const name of found) spawnSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
+  return found.length;
+}
+
+/** How many pod network namespaces hold an address of `cidr` (for tests). */
+export function podNamespacesIn(cidr: string): number {
+  return podNamespaces(cidr).length;
+}
+
+function podNamespaces(cidr: string): string[] {
+  const prefix = cidr.replace(/\.0\/24$/, '.');
+  let names: string[];
+  try {
+    names = readdirSync('/run/netns').filter((n) => n.startsWith('cni-'));
+  } catch {
+    return [];
+  }
+  return names.filter((name) => {
+    const out = spawnSync('ip', ['-n', name, '-j', '-4', 'addr', 'show', 'dev', 'eth0'], {
+      encoding: 'utf8',
+    });
+    if (out.status !== 0) return false;
+    const links = JSON.parse(out.stdout || '[]') as { addr_info?: { local?: string }[] }[];
+    return links.some((link) => link.addr_info?.some((a) => a.local?.startsWith(prefix)));
+  });
 }
 
 function deleteLink(name: string): void {
