@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import {
   can,
   type Grant,
+  higherRole,
   ImageRepositoryNameSchema,
   InputError,
   NotAuthenticatedError,
   type RobotAction,
+  type Role,
 } from '@leengine/common';
 import type { Logger } from 'pino';
 import { grantOf } from '../access/authorize.ts';
@@ -192,23 +194,38 @@ export class RegistryTokenService {
     }
     if (scope.type !== 'repository' || scope.class !== undefined) return [];
     const requested = scope.actions.flatMap((a) => (a === '*' ? [...REGISTRY_ACTIONS] : [a]));
-    let ref = await findResource(this.#deps.db, 'image-repository', scope.name);
+    // One round trip for the repository and the caller's roles on it and its group.
+    const found = await findWithRoles(
+      this.#deps.db,
+      scope.name,
+      principal.kind === 'user' ? principal.caller.userId : 0,
+    );
+    let ref: ResourceRef | undefined = found?.ref;
+    let grant: Grant | undefined =
+      found && principal.kind === 'user'
+        ? {
+            role: higherRole(found.own, found.group),
+            admin: principal.caller.admin,
+            public: found.ref.public === true,
+          }
+        : undefined;
     if (!ref && requested.includes('push') && this.#deps.createOnPush) {
       ref = await this.#createOnPush(principal, scope.name);
+      grant = undefined;
     }
     if (!ref) return [];
-    const allowed = await this.#allowed(principal, ref);
+    const allowed = await this.#allowed(principal, ref, grant);
     const granted = REGISTRY_ACTIONS.filter((a) => requested.includes(a) && allowed.has(a));
     // `*` is granted as asked only when everything it stands for is.
     const star = scope.actions.includes('*') && granted.length === REGISTRY_ACTIONS.length ? ['*'] : [];
     return [...granted, ...star];
   }
 
-  async #allowed(principal: Principal, ref: ResourceRef): Promise<Set<RobotAction>> {
+  async #allowed(principal: Principal, ref: ResourceRef, known?: Grant): Promise<Set<RobotAction>> {
     const allowed = new Set<RobotAction>();
     if (ref.public) allowed.add('pull');
     if (principal.kind === 'user') {
-      const grant = await grantOf(this.#deps.db, principal.caller, ref);
+      const grant = known ?? (await grantOf(this.#deps.db, principal.caller, ref));
       for (const a of REGISTRY_ACTIONS) if (can(grant, 'image-repository', TABLE_ACTION[a])) allowed.add(a);
     } else if (principal.kind === 'robot') {
       const { robot, repositoryId } = principal;
@@ -295,6 +312,35 @@ export class RegistryTokenService {
     }
     return undefined;
   }
+}
+
+/** `group/name` with the user's direct and group roles on it; undefined when there is no such repository. */
+async function findWithRoles(
+  q: Queryable,
+  fullName: string,
+  userId: number,
+): Promise<{ ref: ResourceRef; own: Role | null; group: Role | null } | undefined> {
+  const [group, name, ...rest] = fullName.split('/');
+  if (!group || !name || rest.length > 0) return undefined;
+  const [row] = await q.query<{
+    id: number;
+    groupId: number;
+    public: boolean;
+    own: Role | null;
+    group: Role | null;
+  }>(
+    `select r.id, r.group_id as "groupId", r.public,
+            (select role from image_repository_members where image_repository_id = r.id and user_id = $3) as own,
+            (select role from image_group_members where image_group_id = r.group_id and user_id = $3) as "group"
+     from image_repositories r join image_groups g on g.id = r.group_id where g.name = $1 and r.name = $2`,
+    [group, name, userId],
+  );
+  if (!row) return undefined;
+  return {
+    ref: { kind: 'image-repository', id: row.id, name: fullName, groupId: row.groupId, public: row.public },
+    own: row.own,
+    group: row.group,
+  };
 }
 
 function subjectOf(principal: Principal): string {

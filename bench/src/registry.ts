@@ -1,0 +1,240 @@
+// bench/registry: leengine-core as its own process on PostgreSQL (testbed) issuing
+// registry tokens, and Debian's docker-registry 2.8 with and without core's token auth.
+//   token_rate / token_p50 / token_p99   GET /v2/token (Basic user:personal-access-token,
+//                                         scope pull,push on a private repository) with 50
+//                                         requests in flight, keep-alive
+//   token_password_rate                   the same with the user's password (scrypt per request)
+//   push_auth_ms / push_noauth_ms         skopeo copy of a 50 MB image (one incompressible layer,
+//                                         already compressed on disk) into a fresh registry
+//   pull_auth_ms / pull_noauth_ms         skopeo copy of it back to a fresh dir
+//   auth_overhead_ratio                   (push + pull with auth) / (push + pull without), medians
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CLIENT_HEADER, hashPassword, openDatabase } from '@leengine/core';
+import {
+  Buildah,
+  findBinary,
+  freePorts,
+  ManagedProcess,
+  makeWorkDir,
+  Testbed,
+  waitUntilReady,
+} from '@leengine/testbed';
+import { figure, isQuick, quantile } from './stats.ts';
+
+const quick = isQuick();
+const root = join(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+const CONCURRENCY = 50;
+const TOKENS = quick ? 2000 : 20_000;
+const PASSWORD_TOKENS = quick ? 100 : 400;
+const ROUNDS = quick ? 1 : 3;
+const IMAGE_MB = 50;
+const PASSWORD = 'bench password 1234';
+const SERVICE = 'leengine-registry';
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+function call(port: number, method: string, path: string, headers: Record<string, string>, body?: string) {
+  return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>(
+    (resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method,
+          path,
+          agent,
+          headers: body ? { ...headers, 'content-type': 'application/json' } : headers,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              headers: res.headers,
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    },
+  );
+}
+
+/** `count` token requests, `concurrency` in flight; latencies in ms and the wall time. */
+async function tokenLoad(port: number, basic: string, count: number, concurrency: number) {
+  const path = `/v2/token?service=${SERVICE}&scope=repository:bench/app:pull,push`;
+  const headers = { authorization: `Basic ${Buffer.from(basic).toString('base64')}` };
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next += 1;
+        const t = performance.now();
+        const answer = await call(port, 'GET', path, headers);
+        latencies.push(performance.now() - t);
+        if (answer.status !== 200) throw new Error(`token: ${answer.status} ${answer.body.slice(0, 200)}`);
+      }
+    }),
+  );
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+async function skopeo(args: string[]): Promise<number> {
+  const t = performance.now();
+  await run(findBinary('skopeo', 'skopeo'), args, { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 });
+  return performance.now() - t;
+}
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+
+const testbed = new Testbed();
+const workDir = makeWorkDir('bench-registry');
+let core: ManagedProcess | undefined;
+try {
+  const postgres = await testbed.postgres();
+  const url = await postgres.createDatabase('bench_registry');
+  const [port] = (await freePorts(1)) as [number];
+  const keyDir = join(workDir.path, 'registry-token');
+  const secret = randomBytes(24).toString('hex');
+  // Core knows the registry it reads from only for tags; tokens need no registry URL.
+  core = ManagedProcess.start({
+    component: 'leengine-core',
+    argv: [process.execPath, join(root, 'packages/core/src/main.ts')],
+    cwd: root,
+    logFile: join(workDir.path, 'core.log'),
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      LEENGINE_PORT: String(port),
+      LOG_LEVEL: 'warn',
+      REGISTRY_TOKEN_KEY_DIR: keyDir,
+      REGISTRY_NOTIFICATION_SECRET: secret,
+    },
+  });
+  const started = core;
+  await waitUntilReady(started, async () => (await call(port, 'GET', '/readyz', {})).status === 200, {
+    timeoutMs: 60_000,
+    what: `GET /readyz on 127.0.0.1:${port}`,
+  });
+
+  // One user who owns group "bench" and its private repository "bench/app".
+  const db = await openDatabase({ url, dataDir: 'unused' });
+  await db.query(
+    `insert into users (username, display_name, password_hash, created_at, updated_at)
+     values ('bench', 'Bench', $1, now(), now())`,
+    [await hashPassword(PASSWORD)],
+  );
+  await db.close();
+  const session = await call(
+    port,
+    'POST',
+    '/api/v1/session',
+    { [CLIENT_HEADER]: 'bench' },
+    JSON.stringify({ username: 'bench', password: PASSWORD }),
+  );
+  if (session.status !== 200) throw new Error(`login: ${session.status} ${session.body}`);
+  const cookie = String(session.headers['set-cookie']).split(';')[0] ?? '';
+  const asUser = { cookie, [CLIENT_HEADER]: 'bench' };
+  const pat = JSON.parse(
+    (await call(port, 'POST', '/api/v1/user/tokens', asUser, JSON.stringify({ name: 'bench' }))).body,
+  ) as { token: string };
+  for (const [path, body] of [
+    ['/api/v1/image-groups', { name: 'bench' }],
+    ['/api/v1/image-groups/bench/repositories', { name: 'app' }],
+  ] as const) {
+    const made = await call(port, 'POST', path, asUser, JSON.stringify(body));
+    if (made.status !== 201) throw new Error(`${path}: ${made.status} ${made.body}`);
+  }
+
+  // ---- token issuance
+  await tokenLoad(port, `bench:${pat.token}`, quick ? 300 : 2000, CONCURRENCY); // warm-up
+  const tokens = await tokenLoad(port, `bench:${pat.token}`, TOKENS, CONCURRENCY);
+  figure('token_rate', Math.round(TOKENS / tokens.seconds), 'tokens/s');
+  figure('token_p50', quantile(tokens.latencies, 0.5), 'ms');
+  figure('token_p99', quantile(tokens.latencies, 0.99), 'ms');
+  const byPassword = await tokenLoad(port, `bench:${PASSWORD}`, PASSWORD_TOKENS, CONCURRENCY);
+  figure('token_password_rate', Math.round(PASSWORD_TOKENS / byPassword.seconds), 'tokens/s');
+
+  // ---- a 50 MB image: one incompressible layer, compressed once into an OCI layout on disk.
+  const buildah = Buildah.create({ dir: join(workDir.path, 'buildah') });
+  await buildah.busyboxImage('localhost/bench-base:1');
+  const big = join(workDir.path, 'big.bin');
+  writeFileSync(big, randomBytes(IMAGE_MB * 1024 * 1024));
+  const c = await buildah.run(['from', '--pull-never', 'localhost/bench-base:1']);
+  await buildah.run(['copy', c, big, '/big.bin']);
+  await buildah.run(['commit', '--quiet', c, 'localhost/bench-big:1']);
+  const layout = join(workDir.path, 'image');
+  await buildah.run(['push', 'localhost/bench-big:1', `oci:${layout}:big`]);
+  buildah.remove();
+  rmSync(big);
+
+  const push: Record<'auth' | 'noauth', number[]> = { auth: [], noauth: [] };
+  const pull: Record<'auth' | 'noauth', number[]> = { auth: [], noauth: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Fresh registries each round: no blob is already there, none can be mounted.
+    const order = round % 2 === 0 ? (['auth', 'noauth'] as const) : (['noauth', 'auth'] as const);
+    for (const kind of order) {
+      const registry = await testbed.registry(
+        kind === 'auth'
+          ? {
+              auth: {
+                realm: `http://127.0.0.1:${port}/v2/token`,
+                service: SERVICE,
+                issuer: 'leengine-core',
+                rootCertBundle: join(keyDir, 'cert.pem'),
+              },
+            }
+          : {},
+      );
+      const creds = kind === 'auth' ? [`--dest-creds=bench:${pat.token}`] : [];
+      push[kind].push(
+        await skopeo([
+          'copy',
+          '--dest-tls-verify=false',
+          ...creds,
+          `oci:${layout}:big`,
+          `docker://${registry.host}/bench/app:r${round}`,
+        ]),
+      );
+      const target = join(workDir.path, `pulled-${kind}-${round}`);
+      mkdirSync(target);
+      pull[kind].push(
+        await skopeo([
+          'copy',
+          '--src-tls-verify=false',
+          ...(kind === 'auth' ? [`--src-creds=bench:${pat.token}`] : []),
+          `docker://${registry.host}/bench/app:r${round}`,
+          `dir:${target}`,
+        ]),
+      );
+      rmSync(target, { recursive: true, force: true });
+      await registry.stop();
+    }
+  }
+  figure('push_auth_ms', Math.round(median(push.auth)), 'ms');
+  figure('push_noauth_ms', Math.round(median(push.noauth)), 'ms');
+  figure('pull_auth_ms', Math.round(median(pull.auth)), 'ms');
+  figure('pull_noauth_ms', Math.round(median(pull.noauth)), 'ms');
+  figure(
+    'auth_overhead_ratio',
+    (median(push.auth) + median(pull.auth)) / (median(push.noauth) + median(pull.noauth)),
+    'x',
+  );
+} finally {
+  agent.destroy();
+  await core?.stop().catch(() => {});
+  await testbed.stop();
+  workDir.remove();
+}
