@@ -2,13 +2,17 @@ export * from './api/activity.ts';
 export * from './api/builds.ts';
 export * from './api/members.ts';
 export * from './api/names.ts';
+export * from './api/operations.ts';
 export * from './api/pagination.ts';
 export * from './api/quotas.ts';
+export * from './api/regions.ts';
 export * from './api/registry.ts';
 export * from './api/resources.ts';
 export * from './api/roles.ts';
+export * from './api/runtime.ts';
 export * from './api/statistics.ts';
 export * from './api/users.ts';
+export * from './api/versions.ts';
 export {
   ConflictError,
   DomainError,

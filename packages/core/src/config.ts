@@ -1,5 +1,6 @@
 import { type FieldError, InputError } from '@leengine/common';
 import { z } from 'zod';
+import { parseSecretKey } from './crypto/secretBox.ts';
 
 // 0 asks the kernel for a free port (tests, a second local region).
 const port = z.coerce.number().int().min(0).max(65535);
@@ -27,8 +28,16 @@ export const CoreConfigSchema = z.object({
     )
     .pipe(z.array(z.url({ protocol: /^https?$/ })).min(1))
     .optional(),
-  /** The region registry's URL. */
+  /** The region registry's URL: deploys check that image tags exist there and pull from its host. */
   REGISTRY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * 32 random bytes (base64 or hex) sealing secrets at rest: cell kubeconfigs and secret
+   * env values (AES-256-GCM). Without it core cannot register cells.
+   */
+  LEENGINE_SECRET_KEY: z
+    .string()
+    .refine((s) => parseSecretKey(s) !== undefined, { message: 'must be 32 bytes, base64 or hex' })
+    .optional(),
   /** Shared secret the build agents present when they report builds (16+ characters). */
   LEENGINE_BUILD_AGENT_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** `service` of the registry's token auth: the audience of the tokens core signs. */
@@ -71,6 +80,7 @@ const SECRET_KEYS = new Set<keyof CoreConfig>([
   'REGISTRY_NOTIFICATION_SECRET',
   'LEENGINE_BUILD_AGENT_TOKEN',
   'DATABASE_URL',
+  'LEENGINE_SECRET_KEY',
 ]);
 
 /** Validates the environment; an InputError lists every bad variable by name. */

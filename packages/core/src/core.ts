@@ -11,6 +11,7 @@ import type { ReadinessCheck } from './http/health.ts';
 import type { RegistrySettings } from './registry/registryServices.ts';
 import { TokenSigner } from './registry/tokenSigner.ts';
 import { createServices, type Services, type ServicesDeps } from './services.ts';
+import type { TrafficGate } from './traffic/trafficGate.ts';
 import type { FirstAdmin } from './users/userService.ts';
 
 const VERSION = (
@@ -25,6 +26,10 @@ export interface CoreDeps {
   maxFailedLogins?: number;
   /** Build service options beyond the configuration (push credentials, re-queue on agent loss). */
   builds?: ServicesDeps['builds'];
+  /** The load balancer for gray upgrades and scale-downs (default: none, as without domains). */
+  gate?: TrafficGate;
+  /** Runtime timings (tests shorten them). */
+  runtime?: { resyncMs?: number; healthIntervalMs?: number };
 }
 
 /** leengine-core: owns the database and the HTTP API; `close()` releases both. */
@@ -62,6 +67,10 @@ export class Core {
         maxFailedLogins: deps.maxFailedLogins,
         registry: registrySettings(config),
         builds: { ...buildSettings(config), ...deps.builds },
+        secretKey: config.LEENGINE_SECRET_KEY,
+        registryUrl: config.REGISTRY_URL,
+        ...(deps.gate ? { gate: deps.gate } : {}),
+        ...(deps.runtime ? { runtime: deps.runtime } : {}),
       });
       const app = await buildApp({
         logger,
@@ -70,6 +79,8 @@ export class Core {
         services,
         consoleDir: config.LEENGINE_CONSOLE_DIR,
       });
+      // Cells are driven from the database from the start: a restart resumes operations.
+      await services.runtime.start();
       // Builds are placed on the agents registered in etcd (none without etcd).
       if (config.ETCD_ENDPOINTS) await services.builds.connect(config.ETCD_ENDPOINTS);
       return new Core(config, app, db, services, logger);
@@ -100,6 +111,7 @@ export class Core {
 
   async close(): Promise<void> {
     await this.services.builds.stop();
+    await this.services.runtime.stop();
     await this.app.close();
     await this.db.close();
   }

@@ -7,19 +7,28 @@ import { LoginLimiter } from './auth/loginLimiter.ts';
 import { BuildProjectService } from './buildProjects/buildProjectService.ts';
 import { BuildService, type BuildServiceDeps } from './builds/buildService.ts';
 import type { Clock } from './clock.ts';
+import { ContainerService } from './containers/containerService.ts';
+import { SecretBox } from './crypto/secretBox.ts';
 import type { Database } from './db/database.ts';
+import { EventService } from './events/eventService.ts';
 import { ImageGroupService } from './imageGroups/imageGroupService.ts';
 import { ImageRepositoryService } from './imageRepositories/imageRepositoryService.ts';
 import { MemberService } from './members/memberService.ts';
+import { OperationService } from './operations/operationService.ts';
 import { QuotaService } from './quotas/quotaService.ts';
+import { RegionService } from './regions/regionService.ts';
 import {
   createRegistryServices,
   defaultRegistrySettings,
   type RegistryServices,
   type RegistrySettings,
 } from './registry/registryServices.ts';
+import { Runtime } from './runtime/runtime.ts';
 import { StatisticsService } from './statistics/statisticsService.ts';
+import { noLoadBalancer, type TrafficGate } from './traffic/trafficGate.ts';
 import { UserService } from './users/userService.ts';
+import { ImageRegistry } from './versions/imageRegistry.ts';
+import { VersionService } from './versions/versionService.ts';
 
 /** Every domain service of core, wired once per Core. */
 export interface Services extends RegistryServices {
@@ -35,6 +44,13 @@ export interface Services extends RegistryServices {
   activity: ActivityService;
   quotas: QuotaService;
   statistics: StatisticsService;
+  regions: RegionService;
+  versions: VersionService;
+  operations: OperationService;
+  events: EventService;
+  containers: ContainerService;
+  /** The workers driving cells toward the database; Core starts and stops it. */
+  runtime: Runtime;
 }
 
 export interface ServicesDeps {
@@ -53,6 +69,14 @@ export interface ServicesDeps {
       'registryHost' | 'registryInsecure' | 'agentToken' | 'pushCredentials' | 'requeueOnAgentLoss'
     >
   >;
+  /** LEENGINE_SECRET_KEY: seals kubeconfigs and secret env values; without it no cell can be added. */
+  secretKey?: string | undefined;
+  /** REGISTRY_URL: deploys check tags there and cells pull from its host. */
+  registryUrl?: string | undefined;
+  /** The load balancer as upgrades and scale-downs see it; default: none (no domains). */
+  gate?: TrafficGate;
+  /** Runtime timings (tests shorten them). */
+  runtime?: { resyncMs?: number; healthIntervalMs?: number };
 }
 
 export function createServices(deps: ServicesDeps): Services {
@@ -64,11 +88,21 @@ export function createServices(deps: ServicesDeps): Services {
   // One limiter for logins and registry token requests: both take passwords.
   const limiter = new LoginLimiter({ clock, maxFailures: deps.maxFailedLogins });
   const auth = AuthService.create({ db, clock, activity, limiter, sessionTtlMs: deps.sessionTtlMs });
+  const box = deps.secretKey ? SecretBox.fromKey(deps.secretKey) : undefined;
+  const runtime = new Runtime({
+    db,
+    clock,
+    logger: deps.logger,
+    box,
+    gate: deps.gate ?? noLoadBalancer,
+    ...deps.runtime,
+  });
+  const registry = new ImageRegistry(deps.registryUrl);
   return {
     access: AccessService.create({ db, activity }),
     auth,
     users: UserService.create({ db, clock, activity }),
-    applications: ApplicationService.create({ db, clock, activity, quotas }),
+    applications: ApplicationService.create({ db, clock, activity, quotas, signals: runtime }),
     imageGroups,
     imageRepositories,
     buildProjects: BuildProjectService.create({ db, clock, activity, imageRepositories }),
@@ -87,5 +121,11 @@ export function createServices(deps: ServicesDeps): Services {
       imageRepositories,
       settings: deps.registry ?? defaultRegistrySettings(),
     }),
+    regions: RegionService.create({ db, clock, activity, box, cells: runtime, signals: runtime }),
+    versions: VersionService.create({ db, clock, activity, quotas, box, registry, signals: runtime }),
+    operations: OperationService.create({ db, clock, activity, signals: runtime }),
+    events: EventService.create({ db }),
+    containers: ContainerService.create({ db, cells: runtime }),
+    runtime,
   };
 }

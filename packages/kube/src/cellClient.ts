@@ -46,6 +46,8 @@ export interface VersionStatus {
 export interface DeploymentState extends VersionStatus {
   version: string;
   specHash: string | undefined;
+  /** Pods of the Deployment that are not terminating (status.replicas). */
+  current: number;
 }
 
 /** A namespace's state: absent, usable, or being deleted (nothing can be created in it). */
@@ -306,6 +308,7 @@ export function deploymentState(d: V1Deployment): DeploymentState {
   return {
     version: d.metadata?.name ?? '',
     specHash: d.metadata?.annotations?.[ANNOTATIONS.specHash],
+    current: d.status?.replicas ?? 0,
     exists: true,
     desired: d.spec?.replicas ?? 0,
     ready: d.status?.readyReplicas ?? 0,

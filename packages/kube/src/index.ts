@@ -1,3 +1,4 @@
+export type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
 export { type CellCapacity, type NodeCapacity, podRequests, type Resources } from './capacity.ts';
 export {
   CellClient,

@@ -9,6 +9,7 @@ import {
   ImageRepositoryNameSchema,
   RelativePathSchema,
 } from './names.ts';
+import { CellNameSchema, RegionNameSchema } from './regions.ts';
 import { RoleSchema } from './roles.ts';
 
 const Timestamp = z.iso.datetime();
@@ -35,12 +36,23 @@ export const ApplicationSchema = z
       cpuMillicores: z.number().int(),
       memoryMib: z.number().int(),
     }),
+    /** Its region (null: created before any region existed; it cannot deploy). */
+    region: z.string().nullable(),
+    /** The cells it runs in; `leaving` while an evacuation moves it off a cell. */
+    cells: z.array(z.object({ name: z.string(), state: z.enum(['active', 'leaving']) })),
   })
   .meta({ id: 'Application' });
 export type Application = z.infer<typeof ApplicationSchema>;
 
 export const CreateApplicationSchema = z
-  .strictObject({ name: ApplicationNameSchema, description: DescriptionSchema.default('') })
+  .strictObject({
+    name: ApplicationNameSchema,
+    description: DescriptionSchema.default(''),
+    /** Default: the only region, when there is exactly one. */
+    region: RegionNameSchema.optional(),
+    /** Default: every cell of the region that is not cordoned (at least two when it has two). */
+    cells: z.array(CellNameSchema).min(1).max(32).optional(),
+  })
   .meta({ id: 'CreateApplication' });
 export type CreateApplication = z.infer<typeof CreateApplicationSchema>;
 

@@ -16,6 +16,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { addMember } from '../members/memberStore.ts';
 import type { QuotaService } from '../quotas/quotaService.ts';
+import type { RuntimeSignals } from '../runtime/signals.ts';
 import {
   type ApplicationRow,
   deleteApplication,
@@ -25,12 +26,19 @@ import {
   toApplication,
   updateApplication,
 } from './applicationStore.ts';
+import { choosePlacement } from './placement.ts';
+import { insertPlacement, type PlacementRow, placementsByName, placementsOf } from './placementStore.ts';
 
 export interface ApplicationServiceDeps {
   db: Database;
   clock: Clock;
   activity: ActivityService;
   quotas: QuotaService;
+  signals: RuntimeSignals;
+}
+
+function cellsOf(placements: PlacementRow[]): Application['cells'] {
+  return placements.map((p) => ({ name: p.cell, state: p.state }));
 }
 
 function refOf(row: ApplicationRow): ResourceRef {
@@ -43,60 +51,90 @@ export class ApplicationService {
   readonly #clock: Clock;
   readonly #activity: ActivityService;
   readonly #quotas: QuotaService;
+  readonly #signals: RuntimeSignals;
 
   private constructor(deps: ApplicationServiceDeps) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#activity = deps.activity;
     this.#quotas = deps.quotas;
+    this.#signals = deps.signals;
   }
 
   static create(deps: ApplicationServiceDeps): ApplicationService {
     return new ApplicationService(deps);
   }
 
-  /** Creates an application owned by the caller, within their application quota. */
+  /**
+   * Creates an application owned by the caller, within their application quota, placed
+   * on cells of its region; the runtime then creates its namespace and Service in each.
+   */
   async create(caller: Caller, input: CreateApplication): Promise<Application> {
-    return this.#activity.change(caller, 'create', input, async (tx, setTarget) => {
+    const created = await this.#activity.change(caller, 'create', input, async (tx, setTarget) => {
       setTarget({ kind: 'application', id: null, name: input.name });
       await this.#quotas.check(tx, caller.userId, { applications: 1 });
       if (await findApplication(tx, input.name)) throw taken(input.name);
+      const placement = await choosePlacement(tx, input);
       const at = this.#clock();
       let row: ApplicationRow;
       try {
-        row = await insertApplication(tx, { ...input, createdById: caller.userId, at });
+        row = await insertApplication(tx, {
+          name: input.name,
+          description: input.description,
+          createdById: caller.userId,
+          regionId: placement.region?.id ?? null,
+          at,
+        });
       } catch (error) {
         throw isUniqueViolation(error) ? taken(input.name) : error;
       }
       await addMember(tx, 'application', row.id, caller.userId, 'owner', at);
+      for (const cell of placement.cells) await insertPlacement(tx, row.id, cell.id, 'active', at);
       setTarget(refOf(row));
-      return toApplication(row, 'owner');
+      return toApplication(row, 'owner', cellsOf(await placementsOf(tx, row.id)));
     });
+    this.#signals.applicationChanged(created.name);
+    return created;
   }
 
   async get(caller: Caller, name: string): Promise<Application> {
     const { row, grant } = await this.#load(this.#db, caller, name, 'read');
-    return toApplication(row, grant.role);
+    return toApplication(row, grant.role, cellsOf(await placementsOf(this.#db, row.id)));
   }
 
   async list(caller: Caller, query: ResourceListQuery): Promise<Page<Application>> {
     assertMayListAll(caller, query);
-    return listApplications(this.#db, caller.userId, query, query.scope === 'all');
+    const page = await listApplications(this.#db, caller.userId, query, query.scope === 'all');
+    const placements = await placementsByName(
+      this.#db,
+      page.items.map((a) => a.name),
+    );
+    for (const item of page.items)
+      item.cells = cellsOf(placements.filter((p) => p.application === item.name));
+    return page;
   }
 
   async update(caller: Caller, name: string, input: UpdateApplication): Promise<Application> {
     return this.#activity.change(caller, 'update', input, async (tx, setTarget) => {
       const { row, grant } = await this.#load(tx, caller, name, 'update', setTarget);
       await updateApplication(tx, row.id, input, this.#clock());
-      return toApplication((await findApplication(tx, name)) as ApplicationRow, grant.role);
+      return toApplication(
+        (await findApplication(tx, name)) as ApplicationRow,
+        grant.role,
+        cellsOf(await placementsOf(tx, row.id)),
+      );
     });
   }
 
+  /** Deletes the application; the runtime removes its namespace from every cell. */
   async delete(caller: Caller, name: string): Promise<void> {
-    await this.#activity.change(caller, 'delete', {}, async (tx, setTarget) => {
+    const cells = await this.#activity.change(caller, 'delete', {}, async (tx, setTarget) => {
       const { row } = await this.#load(tx, caller, name, 'delete', setTarget);
+      const placements = await placementsOf(tx, row.id);
       await deleteApplication(tx, row.id);
+      return placements.map((p) => p.cell);
     });
+    this.#signals.applicationChanged(name, cells);
   }
 
   async #load(

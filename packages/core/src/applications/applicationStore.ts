@@ -13,13 +13,21 @@ export interface ApplicationRow {
   instances: number;
   cpuMillicores: number;
   memoryMib: number;
+  regionId: number | null;
+  region: string | null;
 }
 
 const COLUMNS = `a.id, a.name, a.description, u.username as "createdBy", a.created_by as "createdById",
   a.created_at as "createdAt", a.updated_at as "updatedAt", a.instances, a.cpu_millicores as "cpuMillicores",
-  a.memory_mib as "memoryMib"`;
+  a.memory_mib as "memoryMib", a.region_id as "regionId",
+  (select r.name from regions r where r.id = a.region_id) as region`;
 
-export function toApplication(row: ApplicationRow, callerRole: Role | null): Application {
+/** The API form; `cells` are its placements (see placementStore). */
+export function toApplication(
+  row: ApplicationRow,
+  callerRole: Role | null,
+  cells: Application['cells'] = [],
+): Application {
   return {
     name: row.name,
     description: row.description,
@@ -28,9 +36,8 @@ export function toApplication(row: ApplicationRow, callerRole: Role | null): App
     updatedAt: row.updatedAt.toISOString(),
     callerRole,
     allocation: { instances: row.instances, cpuMillicores: row.cpuMillicores, memoryMib: row.memoryMib },
-    // Placement in regions and cells arrives with the regions-and-cells API.
-    region: null,
-    cells: [],
+    region: row.region,
+    cells,
   };
 }
 
@@ -49,11 +56,12 @@ export async function findApplication(
 
 export async function insertApplication(
   q: Queryable,
-  app: { name: string; description: string; createdById: number; at: Date },
+  app: { name: string; description: string; createdById: number; regionId: number | null; at: Date },
 ): Promise<ApplicationRow> {
   await q.query(
-    `insert into applications (name, description, created_by, created_at, updated_at) values ($1, $2, $3, $4, $4)`,
-    [app.name, app.description, app.createdById, app.at],
+    `insert into applications (name, description, created_by, region_id, created_at, updated_at)
+     values ($1, $2, $3, $4, $5, $5)`,
+    [app.name, app.description, app.createdById, app.regionId, app.at],
   );
   return (await findApplication(q, app.name)) as ApplicationRow;
 }

@@ -4,15 +4,20 @@ import { applicationRoutes } from '../applications/applicationRoutes.ts';
 import { authRoutes } from '../auth/authRoutes.ts';
 import { buildProjectRoutes } from '../buildProjects/buildProjectRoutes.ts';
 import { buildRoutes } from '../builds/buildRoutes.ts';
+import { containerRoutes } from '../containers/containerRoutes.ts';
+import { eventRoutes } from '../events/eventRoutes.ts';
 import { imageGroupRoutes } from '../imageGroups/imageGroupRoutes.ts';
 import { imageRepositoryRoutes } from '../imageRepositories/imageRepositoryRoutes.ts';
+import { operationRoutes } from '../operations/operationRoutes.ts';
 import { quotaRoutes } from '../quotas/quotaRoutes.ts';
+import { regionRoutes } from '../regions/regionRoutes.ts';
 import { imageTagRoutes } from '../registry/imageTagRoutes.ts';
 import { robotRoutes } from '../robots/robotRoutes.ts';
 import type { Services } from '../services.ts';
 import { slbRoutes } from '../slb/slbRoutes.ts';
 import { statisticsRoutes } from '../statistics/statisticsRoutes.ts';
 import { userRoutes } from '../users/userRoutes.ts';
+import { versionRoutes } from '../versions/versionRoutes.ts';
 import { authHook } from './authHook.ts';
 
 /** Everything under /api/v1: one auth hook in front of every route (public ones opt out). */
@@ -26,8 +31,13 @@ export function apiV1(services: Services): FastifyPluginAsyncZod {
       userRoutes(services),
       quotaRoutes(services),
       statisticsRoutes(services),
+      regionRoutes(services),
       applicationRoutes(services),
       slbRoutes(services),
+      versionRoutes(services),
+      operationRoutes(services),
+      eventRoutes(services),
+      containerRoutes(services),
       imageGroupRoutes(services),
       imageRepositoryRoutes(services),
       imageTagRoutes(services.registry),

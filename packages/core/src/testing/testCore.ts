@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
-import { Core } from '../core.ts';
+import { Core, type CoreDeps } from '../core.ts';
+import { SecretBox } from '../crypto/secretBox.ts';
 import { CLIENT_HEADER } from '../http/authHook.ts';
 import { ApiClient } from './apiClient.ts';
 import { TestClock } from './testClock.ts';
@@ -12,6 +13,12 @@ export interface TestCoreOptions {
   dataDir?: string;
   clock?: TestClock;
   maxFailedLogins?: number;
+  /** LEENGINE_SECRET_KEY (default: a fresh random key). */
+  secretKey?: string;
+  /** REGISTRY_URL: deploys check tags there. */
+  registryUrl?: string;
+  gate?: CoreDeps['gate'];
+  runtime?: CoreDeps['runtime'];
 }
 
 /** A listening core on loopback, its first admin signed in with a token. */
@@ -37,12 +44,16 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
     LEENGINE_PORT: '0',
     DATABASE_URL: options.databaseUrl,
     LEENGINE_DATA_DIR: options.dataDir ?? 'memory://',
+    LEENGINE_SECRET_KEY: options.secretKey ?? SecretBox.generateKey(),
+    REGISTRY_URL: options.registryUrl,
     LOG_LEVEL: 'silent',
   });
   const core = await Core.create(config, {
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env.LEENGINE_TEST_LOG ?? 'silent' }),
     clock: clock.clock,
     maxFailedLogins: options.maxFailedLogins,
+    ...(options.gate ? { gate: options.gate } : {}),
+    ...(options.runtime ? { runtime: options.runtime } : {}),
   });
   try {
     const url = await core.listen();

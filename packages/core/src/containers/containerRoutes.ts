@@ -1,0 +1,54 @@
+import { ContainerListSchema, LogQuerySchema } from '@leengine/common';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../http/authHook.ts';
+import { AUTHENTICATED, NameParamSchema, NameParamsSchema, problems } from '../http/schemas.ts';
+import type { Services } from '../services.ts';
+
+const tags = ['application'];
+const LogParams = z.strictObject({ name: NameParamSchema, cell: NameParamSchema, pod: NameParamSchema });
+
+/** Containers of an application in every cell, and their logs (tail, or follow). */
+export function containerRoutes(services: Services): FastifyPluginAsyncZod {
+  const containers = services.containers;
+  return async (app) => {
+    app.get(
+      '/applications/:name/containers',
+      {
+        schema: {
+          tags,
+          summary: 'Containers in every cell: cell, node, pod IP, version, state, restarts, start time',
+          params: NameParamsSchema,
+          response: { 200: ContainerListSchema, ...problems(...AUTHENTICATED) },
+        },
+      },
+      async (request) => containers.list(callerOf(request), request.params.name),
+    );
+    app.get(
+      '/applications/:name/cells/:cell/containers/:pod/logs',
+      {
+        schema: {
+          tags,
+          summary:
+            "A container's log as text/plain: its last `tail` lines, and with follow=true new lines as they come (role logs)",
+          params: LogParams,
+          querystring: LogQuerySchema,
+          response: { 200: z.string().describe('text/plain log lines'), ...problems(...AUTHENTICATED, 503) },
+        },
+      },
+      async (request, reply) => {
+        const caller = callerOf(request);
+        const { name, cell, pod } = request.params;
+        const { tail, follow } = request.query;
+        reply.type('text/plain; charset=utf-8');
+        if (!follow) return reply.send(await containers.tail(caller, name, cell, pod, tail));
+        const stream = await containers.follow(caller, name, cell, pod, tail);
+        // The client going away ends the stream from the cell too.
+        request.raw.on('close', () => stream.destroy());
+        stream.on('error', () => stream.destroy());
+        // A stream is sent as it comes (never serialized); typed as the string it becomes.
+        return reply.header('cache-control', 'no-store').send(stream as unknown as string);
+      },
+    );
+  };
+}

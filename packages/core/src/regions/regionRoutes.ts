@@ -1,0 +1,189 @@
+import {
+  CellCapacitySchema,
+  CellSchema,
+  CreateCellSchema,
+  CreateRegionSchema,
+  EvacuationSchema,
+  RegionSchema,
+  UpdateCellSchema,
+  UpdateRegionSchema,
+} from '@leengine/common';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../http/authHook.ts';
+import { AUTHENTICATED, NameParamSchema, NoContentSchema, problems } from '../http/schemas.ts';
+import type { Services } from '../services.ts';
+
+const tags = ['region'];
+const RegionParams = z.strictObject({ region: NameParamSchema });
+const CellParams = z.strictObject({ region: NameParamSchema, cell: NameParamSchema });
+
+/** /regions and their cells: everyone signed in reads them; admins change them. */
+export function regionRoutes(services: Services): FastifyPluginAsyncZod {
+  const regions = services.regions;
+  return async (app) => {
+    app.get(
+      '/regions',
+      {
+        schema: {
+          tags,
+          summary: "List regions with their cells and the cells' health",
+          response: { 200: z.object({ items: z.array(RegionSchema) }), ...problems(401) },
+        },
+      },
+      async (request) => ({ items: await regions.list(callerOf(request)) }),
+    );
+    app.post(
+      '/regions',
+      {
+        schema: {
+          tags,
+          summary: 'Create a region (admins)',
+          body: CreateRegionSchema,
+          response: { 201: RegionSchema, ...problems(...AUTHENTICATED, 409) },
+        },
+      },
+      async (request, reply) => reply.status(201).send(await regions.create(callerOf(request), request.body)),
+    );
+    app.get(
+      '/regions/:region',
+      {
+        schema: {
+          tags,
+          summary: 'Read a region',
+          params: RegionParams,
+          response: { 200: RegionSchema, ...problems(...AUTHENTICATED) },
+        },
+      },
+      async (request) => regions.get(callerOf(request), request.params.region),
+    );
+    app.patch(
+      '/regions/:region',
+      {
+        schema: {
+          tags,
+          summary: "Change a region's description (admins)",
+          params: RegionParams,
+          body: UpdateRegionSchema,
+          response: { 200: RegionSchema, ...problems(...AUTHENTICATED) },
+        },
+      },
+      async (request) => regions.update(callerOf(request), request.params.region, request.body),
+    );
+    app.delete(
+      '/regions/:region',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a region without cells or applications (admins)',
+          params: RegionParams,
+          response: { 204: NoContentSchema, ...problems(...AUTHENTICATED, 409) },
+        },
+      },
+      async (request, reply) => {
+        await regions.delete(callerOf(request), request.params.region);
+        return reply.status(204).send();
+      },
+    );
+    app.post(
+      '/regions/:region/cells',
+      {
+        schema: {
+          tags,
+          summary:
+            'Register a cell (a Kubernetes cluster) with its admin kubeconfig, stored encrypted (admins)',
+          params: RegionParams,
+          body: CreateCellSchema,
+          response: { 201: CellSchema, ...problems(...AUTHENTICATED, 409, 503) },
+        },
+      },
+      async (request, reply) =>
+        reply.status(201).send(await regions.addCell(callerOf(request), request.params.region, request.body)),
+    );
+    app.get(
+      '/regions/:region/cells/:cell',
+      {
+        schema: {
+          tags,
+          summary: 'Read a cell and its health',
+          params: CellParams,
+          response: { 200: CellSchema, ...problems(...AUTHENTICATED) },
+        },
+      },
+      async (request) => regions.getCell(callerOf(request), request.params.region, request.params.cell),
+    );
+    app.patch(
+      '/regions/:region/cells/:cell',
+      {
+        schema: {
+          tags,
+          summary: "Change a cell's description or kubeconfig (admins)",
+          params: CellParams,
+          body: UpdateCellSchema,
+          response: { 200: CellSchema, ...problems(...AUTHENTICATED, 503) },
+        },
+      },
+      async (request) =>
+        regions.updateCell(callerOf(request), request.params.region, request.params.cell, request.body),
+    );
+    app.delete(
+      '/regions/:region/cells/:cell',
+      {
+        schema: {
+          tags,
+          summary: 'Remove a cell that runs no application (admins)',
+          params: CellParams,
+          response: { 204: NoContentSchema, ...problems(...AUTHENTICATED, 409) },
+        },
+      },
+      async (request, reply) => {
+        await regions.deleteCell(callerOf(request), request.params.region, request.params.cell);
+        return reply.status(204).send();
+      },
+    );
+    app.get(
+      '/regions/:region/cells/:cell/capacity',
+      {
+        schema: {
+          tags,
+          summary: 'Nodes, allocatable and requested CPU and memory, pods, read from the cell now (admins)',
+          params: CellParams,
+          response: { 200: CellCapacitySchema, ...problems(...AUTHENTICATED, 503) },
+        },
+      },
+      async (request) => regions.capacity(callerOf(request), request.params.region, request.params.cell),
+    );
+    for (const [action, cordoned] of [
+      ['cordon', true],
+      ['uncordon', false],
+    ] as const) {
+      app.post(
+        `/regions/:region/cells/:cell/${action}`,
+        {
+          schema: {
+            tags,
+            summary: cordoned
+              ? 'Cordon a cell: no new applications are placed on it (admins)'
+              : 'Uncordon a cell (admins)',
+            params: CellParams,
+            response: { 200: CellSchema, ...problems(...AUTHENTICATED) },
+          },
+        },
+        async (request) =>
+          regions.cordon(callerOf(request), request.params.region, request.params.cell, cordoned),
+      );
+    }
+    app.post(
+      '/regions/:region/cells/:cell/evacuate',
+      {
+        schema: {
+          tags,
+          summary: "Cordon a cell and move every application to the region's other cells (admins)",
+          params: CellParams,
+          response: { 200: EvacuationSchema, ...problems(...AUTHENTICATED) },
+        },
+      },
+      async (request) => regions.evacuate(callerOf(request), request.params.region, request.params.cell),
+    );
+  };
+}

@@ -1,0 +1,261 @@
+import {
+  type CellClient,
+  deploymentManifest,
+  done,
+  LABELS,
+  MANAGED_BY,
+  namespaceManifest,
+  type ReconcileResult,
+  requeueAfter,
+  secretManifest,
+  serviceManifest,
+  specHash,
+  statusCode,
+} from '@leengine/kube';
+import type { Logger } from 'pino';
+import { deletePlacement, placementsOf, recordSync } from '../applications/placementStore.ts';
+import type { Clock } from '../clock.ts';
+import type { SecretBox } from '../crypto/secretBox.ts';
+import type { Database, Queryable } from '../db/database.ts';
+import { versionSpec } from '../versions/versionSpec.ts';
+import {
+  deleteVersionCells,
+  listVersions,
+  recomputeAllocation,
+  setReplicas,
+  type VersionRow,
+  versionCells,
+  writeVersionCell,
+} from '../versions/versionStore.ts';
+import type { CellConnections } from './cellConnections.ts';
+
+export interface CellSyncDeps {
+  db: Database;
+  box: SecretBox | undefined;
+  clock: Clock;
+  logger: Logger;
+  connections: CellConnections;
+  /** The application's observed state changed: its running operation may move on. */
+  observed(applicationId: number): void;
+  /** Reconcile `application` in `cell` (the sweep finds strays). */
+  enqueue(application: string, cell: string): void;
+}
+
+/** While something is still moving, look again this often even without a watch event. */
+const PENDING_RECHECK_MS = 1000;
+
+/**
+ * Drives one application in one cell toward the database: namespace and Service, one
+ * Deployment per active version with its instances for this cell, retired versions
+ * scaled to zero and then deleted, everything removed when the application is gone or
+ * has left the cell. Records what it observed per version.
+ */
+export class CellSync {
+  readonly #deps: CellSyncDeps;
+  /** Service specs last applied per application@cell (a change, or a restart, applies again). */
+  readonly #services = new Map<string, string>();
+
+  constructor(deps: CellSyncDeps) {
+    this.#deps = deps;
+  }
+
+  async reconcile(application: string, cell: string): Promise<ReconcileResult> {
+    const client = this.#deps.connections.client(cell);
+    if (!client) return done; // not registered (any more), or its kubeconfig cannot be opened
+    const db = this.#deps.db;
+    const [cellRow] = await db.query<{ id: number }>('select id from cells where name = $1', [cell]);
+    if (!cellRow) return done;
+    const [app] = await db.query<{ id: number }>('select id from applications where name = $1', [
+      application,
+    ]);
+    const placement = app ? (await placementsOf(db, app.id)).find((p) => p.cellId === cellRow.id) : undefined;
+    if (!app || !placement) return this.#removeNamespace(client, application);
+    try {
+      if (placement.state === 'leaving' && (await this.#replacementRuns(db, app.id))) {
+        return await this.#leave(client, application, app.id, cellRow.id);
+      }
+      const pending = await this.#apply(client, application, app.id, cellRow.id, cell);
+      await recordSync(db, app.id, cellRow.id, null, this.#deps.clock());
+      this.#deps.observed(app.id);
+      return pending ? requeueAfter(PENDING_RECHECK_MS) : done;
+    } catch (error) {
+      this.#services.delete(`${application}@${cell}`);
+      const message = error instanceof Error ? error.message : String(error);
+      await recordSync(db, app.id, cellRow.id, message.slice(0, 1000), this.#deps.clock()).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Finds namespaces LeEngine made in the cell for applications no longer placed there. */
+  async sweep(cell: string): Promise<ReconcileResult> {
+    const client = this.#deps.connections.client(cell);
+    if (!client) return done;
+    const namespaces = await client.managedNamespaces();
+    const placed = await this.#deps.db.query<{ name: string }>(
+      `select a.name from application_cells ac join applications a on a.id = ac.application_id
+       join cells c on c.id = ac.cell_id where c.name = $1`,
+      [cell],
+    );
+    const keep = new Set(placed.map((p) => p.name));
+    for (const ns of namespaces) if (!keep.has(ns)) this.#deps.enqueue(ns, cell);
+    for (const name of keep) this.#deps.enqueue(name, cell);
+    return done;
+  }
+
+  /** Returns true while something is still on its way (instances not ready, versions being retired). */
+  async #apply(
+    client: CellClient,
+    application: string,
+    applicationId: number,
+    cellId: number,
+    cell: string,
+  ): Promise<boolean> {
+    const { db, box } = this.#deps;
+    const state = await client.namespace(application);
+    if (state === 'terminating') throw new Error(`namespace ${application} is still being deleted`);
+    if (state === 'absent') await client.apply(namespaceManifest(application));
+
+    const versions = await listVersions(db, applicationId);
+    const active = versions.filter((v) => v.state === 'active');
+    const port = active.at(-1)?.port ?? versions[0]?.port;
+    const service = serviceManifest(application, port);
+    const serviceKey = `${application}@${cell}`;
+    if (state === 'absent' || this.#services.get(serviceKey) !== JSON.stringify(service)) {
+      await client.apply(service);
+      this.#services.set(serviceKey, JSON.stringify(service));
+    }
+
+    const deployments = new Map((await client.deployments(application)).map((d) => [d.version, d]));
+    // Pods per version, terminating ones included: a version is gone when its pods are.
+    const pods = new Map<string, number>();
+    for (const c of await client.containers(application)) pods.set(c.version, (pods.get(c.version) ?? 0) + 1);
+    let pending = false;
+    for (const version of active) {
+      const replicas = version.replicas[cell] ?? 0;
+      const spec = versionSpec(application, version, replicas, box);
+      const current = deployments.get(version.name);
+      if (!current || current.specHash !== specHash(spec) || current.desired !== replicas) {
+        const secret = secretManifest(spec);
+        if (secret) await client.apply(secret);
+        await client.apply(deploymentManifest(spec));
+      }
+      if (!current || current.ready < replicas || current.desired !== replicas) pending = true;
+      if ((pods.get(version.name) ?? 0) !== replicas) pending = true;
+    }
+    const removed = new Set<string>();
+    for (const [name, d] of deployments) {
+      if (active.some((v) => v.name === name)) continue;
+      const version = versions.find((v) => v.name === name);
+      pending = true;
+      if (d.desired > 0 && version) {
+        // Retired: scale to zero first, so instances stop with their grace period
+        // while the workload still exists; delete it once no pod is left.
+        await client.apply(deploymentManifest(versionSpec(application, version, 0, box)));
+      } else if ((pods.get(name) ?? 0) === 0 || !version) {
+        const metadata = { namespace: application };
+        await client.remove({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { ...metadata, name } });
+        await client.remove({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { ...metadata, name: `${name}-env` },
+        });
+        removed.add(name);
+      }
+    }
+    await this.#record(versions, deployments, pods, removed, cellId);
+    return pending;
+  }
+
+  async #record(
+    versions: VersionRow[],
+    deployments: Map<string, { desired: number; ready: number }>,
+    pods: Map<string, number>,
+    removed: Set<string>,
+    cellId: number,
+  ): Promise<void> {
+    const at = this.#deps.clock();
+    const db = this.#deps.db;
+    const known = new Map(
+      (
+        await versionCells(
+          db,
+          versions.map((v) => v.id),
+        )
+      )
+        .filter((r) => r.cellId === cellId)
+        .map((r) => [r.versionId, r]),
+    );
+    for (const version of versions) {
+      const d = removed.has(version.name) ? undefined : deployments.get(version.name);
+      // Retired versions gone long ago need no new row each time.
+      if (!d && version.state === 'retired' && !known.get(version.id)?.present) continue;
+      await writeVersionCell(db, {
+        versionId: version.id,
+        cellId,
+        present: d !== undefined,
+        desired: d?.desired ?? 0,
+        ready: d?.ready ?? 0,
+        current: d ? (pods.get(version.name) ?? 0) : 0,
+        observedAt: at,
+      });
+    }
+  }
+
+  /** True once every active version runs fully in every active (non-leaving) cell. */
+  async #replacementRuns(db: Queryable, applicationId: number): Promise<boolean> {
+    const placements = (await placementsOf(db, applicationId)).filter((p) => p.state === 'active');
+    const active = (await listVersions(db, applicationId)).filter((v) => v.state === 'active');
+    const observed = await versionCells(
+      db,
+      active.map((v) => v.id),
+    );
+    return active.every((v) =>
+      placements.every((p) => {
+        const want = v.replicas[p.cell] ?? 0;
+        const row = observed.find((r) => r.versionId === v.id && r.cellId === p.cellId);
+        return want === 0 || (row?.present === true && row.ready >= want);
+      }),
+    );
+  }
+
+  /** An evacuated cell: delete the namespace, then forget the placement and its instances there. */
+  async #leave(
+    client: CellClient,
+    application: string,
+    applicationId: number,
+    cellId: number,
+  ): Promise<ReconcileResult> {
+    const result = await this.#removeNamespace(client, application);
+    if (result.kind !== 'done') return result;
+    const cell = client.cell;
+    await this.#deps.db.transaction(async (tx) => {
+      await deletePlacement(tx, applicationId, cellId);
+      await deleteVersionCells(tx, applicationId, cellId);
+      for (const v of await listVersions(tx, applicationId)) {
+        if (!(cell in v.replicas)) continue;
+        const { [cell]: _, ...rest } = v.replicas;
+        await setReplicas(tx, v.id, rest, this.#deps.clock());
+      }
+      await recomputeAllocation(tx, applicationId);
+    });
+    this.#services.delete(`${application}@${cell}`);
+    this.#deps.logger.info({ application, cell }, 'application left the cell');
+    this.#deps.observed(applicationId);
+    return done;
+  }
+
+  /** Deletes the namespace if LeEngine made it; done once it is gone. */
+  async #removeNamespace(client: CellClient, application: string): Promise<ReconcileResult> {
+    this.#services.delete(`${application}@${client.cell}`);
+    let labels: Record<string, string> | undefined;
+    try {
+      labels = (await client.core.readNamespace({ name: application })).metadata?.labels;
+    } catch (error) {
+      if (statusCode(error) === 404) return done;
+      throw error;
+    }
+    if (labels?.[LABELS.managedBy] !== MANAGED_BY || labels[LABELS.application] !== application) return done;
+    await client.remove(namespaceManifest(application));
+    return requeueAfter(PENDING_RECHECK_MS);
+  }
+}

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { useTestbed } from '@leengine/testbed';
+import type { Json } from '../testing/apiClient.ts';
+import { allEvents, finished, httpboxVersion, startCellRegion, until } from '../testing/cellRegion.ts';
+
+const testbed = useTestbed();
+
+/** Containers per cell and version, e.g. { 'life-a v1': 2 }. */
+function tally(containers: Json[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of containers) out[`${c.cell} ${c.version}`] = (out[`${c.cell} ${c.version}`] ?? 0) + 1;
+  return out;
+}
+
+test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll back to v1, delete; containers, events, activity and statistics follow', async () => {
+  const region = await startCellRegion(testbed, ['life-a', 'life-b']);
+  const { core, clients } = region;
+  try {
+    const alice = await core.user('alice');
+    const created = await alice.post('/api/v1/applications', { name: 'shop' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.region, 'test');
+    assert.deepEqual(
+      created.body.cells.map((c: Json) => c.name),
+      ['life-a', 'life-b'],
+      'placed on both cells of the region',
+    );
+    // The namespace and the headless Service appear in every cell.
+    for (const client of clients.values()) {
+      await until(`service in ${client.cell}`, async () => {
+        const svc = await client.core.readNamespacedService({ namespace: 'shop', name: 'shop' });
+        return svc.spec?.clusterIP === 'None' && svc.spec.selector?.['leengine.io/application'] === 'shop';
+      });
+    }
+
+    // v1: 2 instances per cell, with a secret.
+    const v1 = await alice.post(
+      '/api/v1/applications/shop/versions',
+      httpboxVersion(region, {
+        env: [
+          { name: 'MODE', value: 'one' },
+          { name: 'TOKEN', value: 's3cret-value', secret: true },
+        ],
+      }),
+    );
+    assert.equal(v1.status, 202, JSON.stringify(v1.body));
+    assert.equal(v1.body.version, 'v1');
+    assert.match(v1.headers.get('location') ?? '', /\/operations\/\d+$/);
+    const op1 = await finished(alice, 'shop', v1.body.id);
+    assert.equal(op1.state, 'succeeded', JSON.stringify(op1));
+    assert.deepEqual(
+      op1.steps.map((s: Json) => [s.name, s.state]),
+      [
+        ['create', 'done'],
+        ['ready', 'done'],
+        ['routable', 'done'],
+        ['drain', 'skipped'],
+        ['retire', 'skipped'],
+      ],
+    );
+    assert.deepEqual(op1.steps[1].progress, { done: 4, total: 4 });
+
+    let containers = (await alice.get('/api/v1/applications/shop/containers')).body;
+    assert.deepEqual(containers.unreachableCells, []);
+    assert.deepEqual(tally(containers.items), { 'life-a v1': 2, 'life-b v1': 2 });
+    for (const c of containers.items) {
+      assert.equal(c.ready, true);
+      assert.equal(c.node, `${c.cell}-node`);
+      assert.match(c.startedAt, /^\d{4}-/);
+      const answer = await fetch(`http://${c.ip}:8080/`);
+      assert.equal((await answer.text()).trim(), c.name, 'each pod answers on its own IP');
+    }
+    // The secret went into a Secret, not into the Deployment, and is never shown again.
+    const a = clients.get('life-a');
+    const secret = await a?.core.readNamespacedSecret({ namespace: 'shop', name: 'v1-env' });
+    assert.equal(Buffer.from(secret?.data?.TOKEN ?? '', 'base64').toString(), 's3cret-value');
+    const dep = await a?.apps.readNamespacedDeployment({ namespace: 'shop', name: 'v1' });
+    assert.ok(!JSON.stringify(dep).includes('s3cret-value'));
+    const version1 = (await alice.get('/api/v1/applications/shop/versions/v1')).body;
+    assert.deepEqual(version1.env, [
+      { name: 'MODE', value: 'one', secret: false },
+      { name: 'TOKEN', value: null, secret: true },
+    ]);
+    assert.deepEqual(
+      version1.status.map((s: Json) => [s.cell, s.ready, s.exists]),
+      [
+        ['life-a', 2, true],
+        ['life-b', 2, true],
+      ],
+    );
+
+    // The seed's most-used flow: the form comes prefilled from v1; change the env and deploy.
+    const form = (await alice.get('/api/v1/applications/shop/versions/new')).body;
+    assert.equal(form.previous, 'v1');
+    assert.deepEqual(form.template.image, region.image);
+    assert.equal(form.template.instances, 2);
+    assert.deepEqual(form.template.env, [
+      { name: 'MODE', value: 'one', secret: false },
+      { name: 'TOKEN', secret: true },
+    ]);
+    const v1Pods = containers.items.map((c: Json) => c.name);
+    const v2 = await alice.post('/api/v1/applications/shop/versions', {
+      ...form.template,
+      env: [{ name: 'MODE', value: 'two' }, form.template.env[1]],
+    });
+    assert.equal(v2.status, 202, JSON.stringify(v2.body));
+    assert.deepEqual(v2.body.replaces, ['v1']);
+    const op2 = await finished(alice, 'shop', v2.body.id);
+    assert.equal(op2.state, 'succeeded', JSON.stringify(op2));
+    assert.deepEqual(
+      op2.steps.map((s: Json) => s.state),
+      ['done', 'done', 'done', 'done', 'done'],
+    );
+    // Retire finished only when v1's pods were gone, not only its Deployments.
+    containers = (await alice.get('/api/v1/applications/shop/containers')).body;
+    assert.deepEqual(tally(containers.items), { 'life-a v2': 2, 'life-b v2': 2 });
+    assert.ok(containers.items.every((c: Json) => !v1Pods.includes(c.name)));
+    for (const client of clients.values()) {
+      assert.deepEqual(
+        (await client.deployments('shop')).map((d) => d.version),
+        ['v2'],
+        `${client.cell} runs only v2`,
+      );
+      const kept = await client.core.readNamespacedSecret({ namespace: 'shop', name: 'v2-env' });
+      assert.equal(Buffer.from(kept.data?.TOKEN ?? '', 'base64').toString(), 's3cret-value', 'secret kept');
+    }
+    const versions = (await alice.get('/api/v1/applications/shop/versions')).body.items;
+    assert.deepEqual(
+      versions.map((v: Json) => [v.name, v.state]),
+      [
+        ['v2', 'active'],
+        ['v1', 'retired'],
+      ],
+    );
+
+    // Scale up in one cell, then down in total: the instances that stop are chosen and drained first.
+    const up = await alice.post('/api/v1/applications/shop/versions/v2/scale', {
+      instances: { 'life-a': 3 },
+    });
+    assert.equal(up.status, 202, JSON.stringify(up.body));
+    assert.equal((await finished(alice, 'shop', up.body.id)).state, 'succeeded');
+    containers = (await alice.get('/api/v1/applications/shop/containers')).body;
+    assert.deepEqual(tally(containers.items), { 'life-a v2': 3, 'life-b v2': 2 });
+    assert.deepEqual((await alice.get('/api/v1/applications/shop')).body.allocation, {
+      instances: 5,
+      cpuMillicores: 100,
+      memoryMib: 80,
+    });
+    const down = await alice.post('/api/v1/applications/shop/versions/v2/scale', { instances: 2 });
+    const opDown = await finished(alice, 'shop', down.body.id);
+    assert.equal(opDown.state, 'succeeded', JSON.stringify(opDown));
+    const chosen = [...String(opDown.steps[0].message).matchAll(/(shop|v2)-[a-z0-9-]+/g)].map((m) => m[0]);
+    assert.equal(chosen.length, 3, `three instances chosen: ${opDown.steps[0].message}`);
+    containers = (await alice.get('/api/v1/applications/shop/containers')).body;
+    assert.deepEqual(tally(containers.items), { 'life-a v2': 1, 'life-b v2': 1 });
+    assert.ok(
+      containers.items.every((c: Json) => !chosen.includes(c.name)),
+      'exactly the chosen instances stopped',
+    );
+
+    // Roll back to v1: it runs again (2 per cell, as it had), v2 goes.
+    const back = await alice.post('/api/v1/applications/shop/rollback', { version: 'v1' });
+    assert.equal(back.status, 202, JSON.stringify(back.body));
+    assert.equal(back.body.kind, 'rollback');
+    assert.equal((await finished(alice, 'shop', back.body.id)).state, 'succeeded');
+    containers = (await alice.get('/api/v1/applications/shop/containers')).body;
+    assert.deepEqual(tally(containers.items), { 'life-a v1': 2, 'life-b v1': 2 });
+    assert.ok(containers.items.every((c: Json) => c.ready && c.ip));
+
+    // Events: the platform's steps and the cells' own Kubernetes events, newest first.
+    const events: Json[] = await until('kubernetes events from both cells', async () => {
+      const list = await allEvents(alice, 'shop');
+      const cells = new Set(list.filter((e) => e.cell !== null).map((e) => e.cell));
+      return cells.has('life-a') && cells.has('life-b') ? list : undefined;
+    });
+    const reasons = new Set(events.map((e) => e.reason));
+    for (const reason of [
+      'DeployStarted',
+      'VersionReady',
+      'VersionDrained',
+      'VersionRetired',
+      'ScaleSucceeded',
+      'RollbackSucceeded',
+      'Scheduled',
+      'ScalingReplicaSet',
+    ]) {
+      assert.ok(reasons.has(reason), `event ${reason} in ${[...reasons].join(', ')}`);
+    }
+
+    // Activity and statistics count deploys, scalings and the rollback.
+    const activity = (await alice.get('/api/v1/applications/shop/activity')).body.items as Json[];
+    assert.deepEqual(
+      activity.map((x) => x.action).filter((x) => x !== 'create'),
+      ['rollback', 'scale', 'scale', 'deploy', 'deploy'],
+    );
+    const deployRecord = activity.find((x) => x.action === 'deploy');
+    assert.ok(!JSON.stringify(deployRecord).includes('s3cret'), 'no secret in the activity record');
+    const today = new Date(Date.parse('2025-03-01')).toISOString().slice(0, 10);
+    const stats = (await core.admin.get(`/api/v1/statistics/operations?from=${today}&to=${today}`)).body;
+    assert.equal(stats.days[0].deploys, 2);
+    assert.equal(stats.days[0].scalings, 2);
+
+    // Deleting the application removes its namespace from every cell.
+    assert.equal((await alice.delete('/api/v1/applications/shop')).status, 204);
+    for (const client of clients.values()) {
+      await until(
+        `namespace gone from ${client.cell}`,
+        async () => (await client.namespace('shop')) === 'absent',
+      );
+    }
+  } finally {
+    await core.close();
+  }
+});
