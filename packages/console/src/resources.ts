@@ -48,7 +48,8 @@ export const applicationKind: KindSpec<Application> = {
   apiPath: (a) => `/applications/${seg(a.name)}`,
   route: (a) => `/applications/${seg(a.name)}`,
   label: (a) => a.name,
-  summary: (a) => `${a.allocation.instances} instances · ${a.description}`,
+  summary: (a) =>
+    `${a.region ?? 'no region'} · ${a.cells.map((c) => c.name).join(', ') || 'no cells'} · ${a.allocation.instances} instances`,
 };
 
 export const imageGroupKind: KindSpec<ImageGroup> = {

@@ -14,6 +14,7 @@ export function useApi<T>(path: string | null): Loaded<T> {
     loading: true,
   });
   const [tick, setTick] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` is how reload() asks for a new fetch
   useEffect(() => {
     if (path === null) return;
     let live = true;

@@ -13,6 +13,7 @@ import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
 import { useForm } from '../components/useForm.ts';
 import { useApi } from '../useApi.ts';
+import { Regions } from './Regions.tsx';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
@@ -22,6 +23,7 @@ export function BossPage() {
     <div className="boss">
       <h1>Boss console</h1>
       <Statistics />
+      <Regions />
       <Users />
       <DefaultQuota />
     </div>

@@ -8,6 +8,7 @@ export function Field(props: {
   children: ReactNode;
 }) {
   return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the label's child, passed in as `children`
     <label className={`field${props.error ? ' field-error' : ''}`}>
       <span className="field-label">{props.label}</span>
       {props.children}

@@ -1,6 +1,10 @@
-import type { Application } from '@leengine/common';
+import type { Application, NewVersion, Operation } from '@leengine/common';
+import { useCallback, useState } from 'react';
 import { useParams } from 'react-router';
 import { seg } from '../api.ts';
+import { DeployForm } from '../application/DeployForm.tsx';
+import { OperationView } from '../application/OperationView.tsx';
+import { ContainersTab, EventsTab, OperationsTab, VersionsTab } from '../application/RuntimeTabs.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
 import { applicationKind } from '../resources.ts';
@@ -14,6 +18,19 @@ export function ApplicationPage() {
   const { name = '' } = useParams();
   const apiPath = `/applications/${seg(name)}`;
   const app = useApi<Application>(apiPath);
+  const [reloadKey, setReloadKey] = useState(0);
+  const [running, setRunning] = useState<Operation | null>(null);
+  const [deploying, setDeploying] = useState(false);
+  const template = useApi<NewVersion>(deploying ? `${apiPath}/versions/new` : null);
+  const finished = useCallback(() => {
+    setReloadKey((k) => k + 1);
+    app.reload();
+  }, [app.reload]);
+  const started = (op: Operation) => {
+    setDeploying(false);
+    setRunning(op);
+    setReloadKey((k) => k + 1);
+  };
   return (
     <ResourcePage
       apiPath={apiPath}
@@ -23,21 +40,62 @@ export function ApplicationPage() {
         {
           id: 'overview',
           title: 'Overview',
-          render: () =>
-            app.data ? (
-              <dl className="facts">
-                <dt>Instances</dt>
-                <dd>{app.data.allocation.instances}</dd>
-                <dt>CPU</dt>
-                <dd>{app.data.allocation.cpuMillicores} m</dd>
-                <dt>Memory</dt>
-                <dd>{app.data.allocation.memoryMib} MiB</dd>
-                <dt>Created</dt>
-                <dd>
-                  {new Date(app.data.createdAt).toLocaleString()} by {app.data.createdBy}
-                </dd>
-              </dl>
-            ) : null,
+          render: (access) => (
+            <div>
+              {app.data ? (
+                <dl className="facts">
+                  <dt>Region</dt>
+                  <dd>{app.data.region ?? '—'}</dd>
+                  <dt>Cells</dt>
+                  <dd>
+                    {app.data.cells
+                      .map((c) => `${c.name}${c.state === 'leaving' ? ' (leaving)' : ''}`)
+                      .join(', ') || '—'}
+                  </dd>
+                  <dt>Allocation</dt>
+                  <dd>
+                    {app.data.allocation.instances} instances, {app.data.allocation.cpuMillicores} m CPU,{' '}
+                    {app.data.allocation.memoryMib} MiB
+                  </dd>
+                  <dt>Created</dt>
+                  <dd>
+                    {new Date(app.data.createdAt).toLocaleString()} by {app.data.createdBy}
+                  </dd>
+                </dl>
+              ) : null}
+              {running ? <OperationView key={running.id} operation={running} onFinished={finished} /> : null}
+              {access.actions.includes('deploy') ? (
+                deploying && template.data ? (
+                  <DeployForm application={name} template={template.data} onStarted={started} />
+                ) : (
+                  <button type="button" onClick={() => setDeploying(true)}>
+                    Deploy a new version
+                  </button>
+                )
+              ) : null}
+              <h2>Versions</h2>
+              <VersionsTab
+                application={name}
+                reloadKey={reloadKey}
+                canScale={access.actions.includes('scale')}
+                canRollback={access.actions.includes('rollback')}
+                onOperation={started}
+              />
+            </div>
+          ),
+        },
+        {
+          id: 'containers',
+          title: 'Containers',
+          render: (access) => (
+            <ContainersTab application={name} canReadLogs={access.actions.includes('logs')} />
+          ),
+        },
+        { id: 'events', title: 'Events', render: () => <EventsTab application={name} /> },
+        {
+          id: 'operations',
+          title: 'Operations',
+          render: () => <OperationsTab application={name} reloadKey={reloadKey} />,
         },
       ]}
     />
