@@ -65,9 +65,12 @@ test('registry names follow the distribution grammar', () => {
     bad(ImageRepositoryPathSchema, path);
 });
 
-test('git URLs: https, ssh and scp-like forms, nothing a shell could read twice', () => {
+test('git URLs: http(s), ssh, scp-like and local file forms, nothing a shell could read twice', () => {
   for (const url of [
     'https://git.example.com/team/web.git',
+    'http://git.example.com/team/web.git',
+    // Accepted here; build agents refuse file:// unless their host allows it (tests, local region).
+    'file:///srv/git/web.git',
     'https://git.example.com:8443/team/web',
     'ssh://git@git.example.com:2222/team/web.git',
     'git@git.example.com:team/web.git',
@@ -75,8 +78,8 @@ test('git URLs: https, ssh and scp-like forms, nothing a shell could read twice'
     ok(GitUrlSchema, url);
   }
   for (const url of [
-    'http://git.example.com/team/web.git',
-    'file:///etc/passwd',
+    'file://evil.example/etc/passwd',
+    'ftp://git.example.com/team/web.git',
     'https://git.example.com/team/web.git; rm -rf /',
     'https://git.example.com/$(id)',
     'https://git.example.com/../../etc',

@@ -74,7 +74,8 @@ const BODY_CASES: Case[] = [
   ['PATCH', '/api/v1/image-groups/team/repositories/api', { public: 1 }, ['public']],
   // build projects: everything that later reaches git and buildah
   ['POST', '/api/v1/build-projects', { ...BUILD, gitUrl: `https://git.example.com/${SHELL}` }, ['gitUrl']],
-  ['POST', '/api/v1/build-projects', { ...BUILD, gitUrl: 'file:///etc/passwd' }, ['gitUrl']],
+  // file:/// URLs pass the API (build agents refuse them unless allowed); a file URL with a host does not.
+  ['POST', '/api/v1/build-projects', { ...BUILD, gitUrl: 'file://evil.example/etc/passwd' }, ['gitUrl']],
   ['POST', '/api/v1/build-projects', { ...BUILD, gitUrl: '--upload-pack=touch /tmp/x' }, ['gitUrl']],
   [
     'POST',
