@@ -22,6 +22,11 @@ export interface PrefixWatchOptions {
   onChanges(changes: KeyChange[], revision: number): void;
   /** Delay before retrying after an error (default 200 ms, doubling up to 5 s). */
   backoffMs?: number;
+  /**
+   * The caller already holds the prefix as of this revision (kept from an earlier run):
+   * watch from the next one instead of listing first. If etcd compacted it, list.
+   */
+  fromRevision?: number;
 }
 
 /**
@@ -63,7 +68,8 @@ export class PrefixWatch {
     const { log, prefix } = this.#options;
     const initialBackoff = this.#options.backoffMs ?? 200;
     let backoff = initialBackoff;
-    let needList = true;
+    let needList = this.#options.fromRevision === undefined;
+    if (!needList) this.#revision = this.#options.fromRevision ?? 0;
     while (!this.#stopped) {
       try {
         if (needList) {
