@@ -13,7 +13,8 @@ export function selfSignedCertificate(
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   const name = seq(set(seq(oid(OID_COMMON_NAME), utf8(options.commonName))));
   const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f; // positive
+  // Positive, and never a leading zero byte (DER wants the shortest form).
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x40;
   const tbs = seq(
     tagged(0xa0, integer(Buffer.from([2]))), // v3
     integer(serial),
@@ -62,8 +63,13 @@ function set(...parts: Buffer[]): Buffer {
 }
 
 function integer(bytes: Buffer): Buffer {
-  // A leading 1 bit would make it negative.
-  return tagged(0x02, (bytes[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+  // DER: the shortest form, so no redundant leading zero bytes (OpenSSL refuses them as
+  // "illegal padding"), and a leading 0 when the top bit would make it negative.
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0 && ((bytes[start + 1] as number) & 0x80) === 0)
+    start++;
+  const minimal = bytes.subarray(start);
+  return tagged(0x02, (minimal[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function utf8(s: string): Buffer {
