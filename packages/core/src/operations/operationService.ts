@@ -51,7 +51,7 @@ export class OperationService {
    * stops where it is. Needs the role the operation itself needs.
    */
   async abort(caller: Caller, application: string, id: number): Promise<Operation> {
-    const { db, clock } = this.#deps;
+    const { clock } = this.#deps;
     await this.#deps.activity.change(caller, 'abort', { operation: id }, async (tx, setTarget) => {
       const { row } = await loadApplication(tx, caller, application, 'read', setTarget);
       const op = await findOperation(tx, id, { forUpdate: true });
@@ -72,7 +72,7 @@ export class OperationService {
         current.finishedAt = at.toISOString();
       }
       for (const s of steps) if (s.state === 'pending') s.state = 'skipped';
-      const replaced = await db.query<{ name: string }>(
+      const replaced = await tx.query<{ name: string }>(
         'select name from versions where id = any($1::int[])',
         [op.replaces],
       );

@@ -3,6 +3,7 @@ import {
   type DeployVersion,
   InputError,
   type NewVersion,
+  NotAllowedError,
   NotFoundError,
   type Operation,
   type Rollback,
@@ -138,7 +139,16 @@ export class VersionService {
   async deploy(caller: Caller, application: string, input: DeployVersion): Promise<Operation> {
     const { db, clock } = this.#deps;
     // Role first (a Reporter learns nothing about tags), then the registry, outside the transaction.
-    await loadApplication(db, caller, application, 'deploy');
+    try {
+      await loadApplication(db, caller, application, 'deploy');
+    } catch (error) {
+      if (!(error instanceof NotAllowedError)) throw error;
+      // Checked again inside a change, so the refusal lands in the activity record.
+      await this.#deps.activity.change(caller, 'deploy', deployParams(input), (tx, setTarget) =>
+        loadApplication(tx, caller, application, 'deploy', setTarget),
+      );
+      throw error;
+    }
     await this.#deps.registry.assertTagExists(input.image.repository, input.image.tag);
     const id = await this.#deps.activity.change(
       caller,

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { useTestbed } from '@leengine/testbed';
+import { SecretBox } from '../crypto/secretBox.ts';
+import type { Json } from '../testing/apiClient.ts';
+import { finished, httpboxVersion, startCellRegion, until } from '../testing/cellRegion.ts';
+import { startTestCore, TEST_PASSWORD, tokenFor } from '../testing/testCore.ts';
+
+const testbed = useTestbed();
+const dataDir = mkdtempSync(join(tmpdir(), 'leengine-convergence-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function versionsIn(
+  region: {
+    clients: Map<string, { cell: string; deployments(app: string): Promise<{ version: string }[]> }>;
+  },
+  app: string,
+) {
+  const out: string[] = [];
+  for (const client of region.clients.values())
+    out.push(...(await client.deployments(app)).map((d) => `${client.cell} ${d.version}`));
+  return out.sort();
+}
+
+test('a cell whose apiserver stops during a deploy catches up when it returns; a core restarted mid-operation finishes it', async () => {
+  const secretKey = SecretBox.generateKey();
+  const region = await startCellRegion(testbed, ['conv-a', 'conv-b'], { dataDir, secretKey });
+  let core = region.core;
+  try {
+    let alice = await core.user('alice');
+    assert.equal((await alice.post('/api/v1/applications', { name: 'api' })).status, 201);
+    const v1 = await alice.post('/api/v1/applications/api/versions', httpboxVersion(region));
+    assert.equal((await finished(alice, 'api', v1.body.id)).state, 'succeeded');
+
+    // conv-b's apiserver goes away: core sees the cell unreachable.
+    const [, cellB] = region.cells;
+    await cellB?.stopApiserver();
+    await until('conv-b unreachable', async () => {
+      const cell = (await core.admin.get('/api/v1/regions/test/cells/conv-b')).body;
+      return cell.health.state === 'unreachable' ? cell : undefined;
+    });
+    // A deploy is accepted all the same; conv-a converges, conv-b waits.
+    const v2 = await alice.post('/api/v1/applications/api/versions', httpboxVersion(region, { env: [] }));
+    assert.equal(v2.status, 202, JSON.stringify(v2.body));
+    const halfway: Json = await until('v2 ready in conv-a', async () => {
+      const op = (await alice.get(`/api/v1/applications/api/operations/${v2.body.id}`)).body;
+      return op.steps[0].progress?.done === 1 ? op : undefined;
+    });
+    await sleep(3000);
+    const still = (await alice.get(`/api/v1/applications/api/operations/${v2.body.id}`)).body;
+    assert.equal(still.state, 'running', 'it waits for the cell, it does not give up');
+    assert.match(still.steps[0].message, /waiting for conv-b/);
+    assert.equal(halfway.steps[0].state, 'running');
+    const containers = (await alice.get('/api/v1/applications/api/containers')).body;
+    assert.deepEqual(
+      containers.unreachableCells.map((c: Json) => c.cell),
+      ['conv-b'],
+    );
+    assert.ok(containers.items.some((c: Json) => c.cell === 'conv-a' && c.version === 'v2'));
+
+    // It comes back: the reconciler converges and the upgrade completes in both cells.
+    await cellB?.startApiserver();
+    const op2 = await finished(alice, 'api', v2.body.id);
+    assert.equal(op2.state, 'succeeded', JSON.stringify(op2));
+    assert.deepEqual(await versionsIn(region, 'api'), ['conv-a v2', 'conv-b v2']);
+    await until('conv-b healthy', async () => {
+      const cell = (await core.admin.get('/api/v1/regions/test/cells/conv-b')).body;
+      return cell.health.state === 'healthy';
+    });
+
+    // A core that stops in the middle of an upgrade: the next one picks it up from the database.
+    const v3 = await alice.post('/api/v1/applications/api/versions', httpboxVersion(region, { env: [] }));
+    assert.equal(v3.status, 202);
+    await core.close();
+    core = await startTestCore({
+      dataDir,
+      secretKey,
+      registryUrl: region.registry.url,
+      runtime: { resyncMs: 5000, healthIntervalMs: 1000 },
+    });
+    alice = core.anonymous.as(await tokenFor(core.anonymous, 'alice', TEST_PASSWORD));
+    const op3 = await finished(alice, 'api', v3.body.id);
+    assert.equal(op3.state, 'succeeded', JSON.stringify(op3));
+    assert.deepEqual(await versionsIn(region, 'api'), ['conv-a v3', 'conv-b v3']);
+    const ready = (await alice.get('/api/v1/applications/api/containers')).body.items as Json[];
+    assert.equal(ready.filter((c) => c.version === 'v3' && c.ready).length, 4);
+  } finally {
+    await core.close();
+  }
+});
