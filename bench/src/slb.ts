@@ -277,11 +277,11 @@ async function propagationAndUpgrade(client: Etcd3, cell: CellHandle): Promise<v
     maxInFlight: 32,
   });
   await sleep(1000);
-  await apps.createNamespacedDeployment({ namespace: app, body: version('v2', 2) });
+  await apps.createNamespacedDeployment({ namespace: app, body: version('v2', 3) });
   await until(async () => {
     const ready = await readyPods(core, app, 'v2');
     const current = (await store.getUpstreams('public', domain))?.value ?? [];
-    return ready.length === 2 && ready.every((p) => current.some((u) => u.pod === p));
+    return ready.length === 3 && ready.every((p) => current.some((u) => u.pod === p));
   });
   await drainAndConfirm({ client, application: app, versions: ['v1'] });
   await apps.deleteNamespacedDeployment({ name: 'v1', namespace: app });
@@ -303,7 +303,7 @@ async function propagationAndUpgrade(client: Etcd3, cell: CellHandle): Promise<v
   await apps.patchNamespacedDeploymentScale({
     name: 'v2',
     namespace: app,
-    body: [{ op: 'replace', path: '/spec/replicas', value: 1 }],
+    body: [{ op: 'replace', path: '/spec/replicas', value: 2 }],
   });
   const result = await load;
   figure('failed_requests_during_upgrade', result.failed, 'requests');

@@ -3,8 +3,8 @@ import { type KeyState, PrefixWatch, parseSlbKey, SLB_ROOT, slbKeys, type Upstre
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
 import { CellSource } from './cellSource.ts';
-import { DRAINS_PREFIX, DrainSchema } from './drains.ts';
-import { cellUpstreams, type Drain, isDrained, sortUpstreams } from './endpoints.ts';
+import { DRAINS_PREFIX, DrainSchema, removeDrain } from './drains.ts';
+import { addressKey, cellUpstreams, type Drain, isDrained, sortUpstreams } from './endpoints.ts';
 
 export interface DiscoveryDeps {
   /** etcd3 client; the caller owns it. */
@@ -218,6 +218,7 @@ export class Discovery implements AsyncDisposable {
   }
 
   async #write(application: string): Promise<void> {
+    await this.#forgetGoneDrains(application);
     const domains = [...this.#bindings.entries()].filter(([, b]) => b.application === application);
     if (domains.length === 0) return;
     const upstreams = this.#compute(
@@ -251,6 +252,36 @@ export class Discovery implements AsyncDisposable {
       }
     }
     return sortUpstreams(out);
+  }
+
+  /**
+   * Drained addresses and pods that no longer exist in their (listed) cell leave the
+   * drain: an address is reused by later pods, which must not stay out of the upstreams.
+   * Only when every cell has listed, since a pod may be in any of them.
+   */
+  async #forgetGoneDrains(application: string): Promise<void> {
+    const drain = this.#drains.get(application);
+    if (!drain || (drain.addresses.length === 0 && drain.pods.length === 0)) return;
+    if (!this.#cells.every((c) => c.synced)) return;
+    const addresses = new Set<string>();
+    const pods = new Set<string>();
+    for (const cell of this.#cells) {
+      for (const slice of cell.slicesOf(application)) {
+        for (const e of slice.endpoints) {
+          if (slice.port !== undefined) addresses.add(addressKey(cell.cell, e.ip, slice.port));
+          if (e.pod) pods.add(e.pod);
+        }
+      }
+      for (const key of cell.pods.keys())
+        if (key.startsWith(`${application}/`)) pods.add(key.slice(application.length + 1));
+    }
+    const gone = {
+      addresses: drain.addresses.filter((a) => !addresses.has(a)),
+      pods: drain.pods.filter((p) => !pods.has(p)),
+    };
+    if (gone.addresses.length === 0 && gone.pods.length === 0) return;
+    await removeDrain(this.#client, application, gone);
+    this.#log.info({ application, ...gone }, 'drained instances are gone; drain entries removed');
   }
 
   #currentOf(domainIds: string[]): Upstream[] {

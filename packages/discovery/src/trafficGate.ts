@@ -53,8 +53,7 @@ export class SlbTrafficGate {
 
   async #confirmed(byGroup: Map<string, number>): Promise<boolean> {
     for (const [group, revision] of byGroup) {
-      const agents = await this.#store.agents(group);
-      if (agents.some((a) => a.revision < revision)) return false;
+      if ((await this.#store.agentsBehind(group, revision)).length > 0) return false;
     }
     return true;
   }

@@ -395,3 +395,14 @@ test('a request body larger than the memory buffer goes through (workers reach t
   });
   assert.equal(status, 200);
 });
+
+test('waiting for the agents counts every declared host: one without a live report is behind', async () => {
+  const { store, agent } = await setup();
+  await store.putGroup({ name: 'public', description: '', hosts: ['slb-1', 'slb-2'] });
+  await store.createDomain(domain({ domain: 'w.example.com', application: 'w' }));
+  const revision = await store.putUpstreams('public', 'w.example.com', []);
+  await agent.waitForRevision(revision);
+  await assert.rejects(store.waitForAgents('public', revision, 1500), /slb-2 \(no live report\)/);
+  await store.putGroup({ name: 'public', description: '', hosts: ['slb-1'] });
+  await store.waitForAgents('public', revision, 10_000);
+});

@@ -192,11 +192,27 @@ export class SlbStore {
   }
 
   /**
-   * Waits until every live agent of the group has applied `revision` (or a later one).
-   * Resolves with their reports; rejects on timeout naming the agents still behind.
-   * A group with no live agent resolves at once: nothing serves it.
+   * Which agents of the group have not applied `revision` yet: every host the group
+   * declares must report it (a declared host without a live report is behind: its
+   * nginx may still serve older upstreams); a group that declares no host counts its
+   * live agents. Empty when all have.
    */
-  async waitForAgents(group: string, revision: number, timeoutMs = 10_000): Promise<AgentStatus[]> {
+  async agentsBehind(group: string, revision: number): Promise<string[]> {
+    const [meta, agents] = await Promise.all([this.getGroup(group), this.agents(group)]);
+    const byHost = new Map(agents.map((a) => [a.host, a]));
+    const expected = meta && meta.hosts.length > 0 ? meta.hosts : agents.map((a) => a.host);
+    return expected.flatMap((host) => {
+      const report = byHost.get(host);
+      if (!report) return [`${host} (no live report)`];
+      return report.revision < revision ? [`${host}@${report.revision}`] : [];
+    });
+  }
+
+  /**
+   * Waits until every agent of the group (see `agentsBehind`) has applied `revision` or
+   * a later one. Rejects on timeout naming the agents still behind.
+   */
+  async waitForAgents(group: string, revision: number, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const watcher = await this.#etcd(() => this.client.watch().prefix(slbKeys.agents(group)).create());
     try {
@@ -204,13 +220,12 @@ export class SlbStore {
         const changed = new Promise<void>((resolve) => {
           watcher.once('data', () => resolve());
         });
-        const agents = await this.agents(group);
-        const behind = agents.filter((a) => a.revision < revision);
-        if (behind.length === 0) return agents;
+        const behind = await this.agentsBehind(group, revision);
+        if (behind.length === 0) return;
         const left = deadline - Date.now();
         if (left <= 0) {
           throw new UnavailableError(
-            `SLB group ${group}: agents ${behind.map((a) => `${a.host}@${a.revision}`).join(', ')} have not applied revision ${revision}`,
+            `SLB group ${group}: ${behind.join(', ')} ha${behind.length === 1 ? 's' : 've'} not applied revision ${revision}`,
           );
         }
         let timer: NodeJS.Timeout | undefined;
