@@ -17,12 +17,14 @@ import { MemberService } from './members/memberService.ts';
 import { OperationService } from './operations/operationService.ts';
 import { QuotaService } from './quotas/quotaService.ts';
 import { RegionService } from './regions/regionService.ts';
+import { RegistryClient } from './registry/registryClient.ts';
 import {
   createRegistryServices,
   defaultRegistrySettings,
   type RegistryServices,
   type RegistrySettings,
 } from './registry/registryServices.ts';
+import { CORE_SUBJECT } from './registry/registryTokenService.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { StatisticsService } from './statistics/statisticsService.ts';
 import { noLoadBalancer, type TrafficGate } from './traffic/trafficGate.ts';
@@ -97,7 +99,30 @@ export function createServices(deps: ServicesDeps): Services {
     gate: deps.gate ?? noLoadBalancer,
     ...deps.runtime,
   });
-  const registry = new ImageRegistry(deps.registryUrl);
+  const registryServices = createRegistryServices({
+    db,
+    clock,
+    logger: deps.logger,
+    activity,
+    auth,
+    limiter,
+    imageRepositories,
+    settings: deps.registry ?? defaultRegistrySettings(),
+  });
+  // Deploys check tags with a token core signs for itself (the registry may use token auth).
+  const registryUrl = deps.registry?.url ?? deps.registryUrl;
+  const registry = new ImageRegistry(
+    registryUrl,
+    registryUrl
+      ? new RegistryClient(
+          registryUrl,
+          (repository, actions) =>
+            registryServices.registryTokens.sign(CORE_SUBJECT, [
+              { type: 'repository', name: repository, actions },
+            ]).token,
+        )
+      : undefined,
+  );
   return {
     access: AccessService.create({ db, activity }),
     auth,
@@ -111,16 +136,7 @@ export function createServices(deps: ServicesDeps): Services {
     activity,
     quotas,
     statistics: StatisticsService.create({ db }),
-    ...createRegistryServices({
-      db,
-      clock,
-      logger: deps.logger,
-      activity,
-      auth,
-      limiter,
-      imageRepositories,
-      settings: deps.registry ?? defaultRegistrySettings(),
-    }),
+    ...registryServices,
     regions: RegionService.create({ db, clock, activity, box, cells: runtime, signals: runtime }),
     versions: VersionService.create({ db, clock, activity, quotas, box, registry, signals: runtime }),
     operations: OperationService.create({ db, clock, activity, signals: runtime }),

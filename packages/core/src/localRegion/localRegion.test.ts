@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -67,6 +67,32 @@ test('the local-region command starts everything, answers /healthz, and stops cl
   });
   assert.equal(signIn.status, 200);
   assert.equal(((await signIn.json()) as { user: { admin: boolean } }).user.admin, true);
+
+  // The cells are registered as region `local` (kubeconfigs sealed with a key made once, 0600).
+  const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  assert.equal(statSync(join(stateDir, 'secret.key')).mode & 0o777, 0o600);
+  let cells: { name: string; health: { state: string } }[] = [];
+  for (let i = 0; i < 100; i++) {
+    const regions = (await (
+      await fetch(`${endpoints.core}/api/v1/regions`, { headers: { cookie } })
+    ).json()) as {
+      items: { name: string; cells: typeof cells }[];
+    };
+    assert.deepEqual(
+      regions.items.map((r) => r.name),
+      ['local'],
+    );
+    cells = regions.items[0]?.cells ?? [];
+    if (cells.every((c) => c.health.state === 'healthy')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual(
+    cells.map((c) => [c.name, c.health.state]),
+    [
+      ['local-1', 'healthy'],
+      ['local-2', 'healthy'],
+    ],
+  );
 
   // The cells' pause image went in through core's token auth and is public: an anonymous
   // token reads it; the admin's password gets push on a new repository of it.

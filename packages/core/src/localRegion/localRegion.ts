@@ -11,6 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { type CoreConfig, loadConfig } from '../config.ts';
 import { Core } from '../core.ts';
+import { SecretBox } from '../crypto/secretBox.ts';
 import { systemImageCredentials } from '../registry/regionImages.ts';
 import { EVENTS_PATH, TOKEN_PATH } from '../registry/registryRoutes.ts';
 import { DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_SERVICE } from '../registry/registryServices.ts';
@@ -40,8 +41,9 @@ export interface RegionEndpoints {
 /**
  * A complete local region on this machine: etcd (message bus), the region registry
  * (token auth at core, notifications to core),
- * two Kubernetes cells with a real node each (LEENGINE_LOCAL_CELLS to change), an nginx
- * SLB node in front of core, and leengine-core on PGlite (or DATABASE_URL).
+ * two Kubernetes cells with a real node each (LEENGINE_LOCAL_CELLS to change) registered in
+ * core as region `local`, an nginx SLB node in front of core, and leengine-core on PGlite
+ * (or DATABASE_URL).
  * Later capabilities add build agents and monitoring here.
  */
 export class LocalRegion implements AsyncDisposable {
@@ -123,6 +125,16 @@ export class LocalRegion implements AsyncDisposable {
         await core.close();
         throw error;
       });
+      // Region `local` has exactly these cells; a restart brings new apiserver ports.
+      await core.services.regions
+        .ensure(
+          'local',
+          cells.map((c) => ({ name: c.name, kubeconfig: readFileSync(c.kubeconfig, 'utf8') })),
+        )
+        .catch(async (error: unknown) => {
+          await core.close();
+          throw error;
+        });
       const nginx = await testbed.nginx({ port: numberOr(options.env.LEENGINE_SLB_PORT, 0) || undefined });
       await nginx.configure({ 'core.conf': proxyToCore(nginx, coreUrl) });
       const endpoints: RegionEndpoints = {
@@ -169,7 +181,15 @@ function coreConfig(
     REGISTRY_TOKEN_SERVICE: auth.service,
     REGISTRY_TOKEN_ISSUER: auth.issuer,
     REGISTRY_NOTIFICATION_SECRET: auth.notificationSecret,
+    LEENGINE_SECRET_KEY: env.LEENGINE_SECRET_KEY || secretKey(stateDir),
   });
+}
+
+/** The key sealing cell kubeconfigs and secret env values: made once, kept in the state dir (0600). */
+function secretKey(stateDir: string): string {
+  const file = join(stateDir, 'secret.key');
+  if (!existsSync(file)) writeFileSync(file, `${SecretBox.generateKey()}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
 }
 
 interface RegistryAuth {
