@@ -224,7 +224,7 @@ test('the traffic gate: routable once every agent serves an endpoint, drained on
   );
   await until(
     'the endpoint drained and confirmed',
-    async () => ((await gate.drain(APP, [endpoint])) ? true : undefined),
+    async () => ((await gate.drain(APP, { versions: [], endpoints: [endpoint] })) ? true : undefined),
     20_000,
   );
   assert.deepEqual(
@@ -233,7 +233,7 @@ test('the traffic gate: routable once every agent serves an endpoint, drained on
   );
   for (let i = 0; i < 6; i++)
     assert.notEqual((await httpGet(nginx.httpPort, DOMAIN)).body.trim(), current.pod);
-  await removeDrain(client, APP, { addresses: [`${endpoint.cell}/${endpoint.ip}:${endpoint.port}`] });
+  await gate.release(APP, { versions: [], endpoints: [endpoint] });
   await until(
     'the endpoint back',
     async () => ((await gate.routable(APP, [endpoint])) ? true : undefined),
@@ -246,7 +246,11 @@ test('a drained address whose pod is gone leaves the drain (its IP may come back
   const [current] = await upstreams();
   assert.ok(current?.pod);
   const endpoint = { cell: current.cell, version: current.version, ip: current.ip, port: current.port };
-  await until('drained', async () => ((await gate.drain(APP, [endpoint])) ? true : undefined), 20_000);
+  await until(
+    'drained',
+    async () => ((await gate.drain(APP, { versions: [], endpoints: [endpoint] })) ? true : undefined),
+    20_000,
+  );
   await kube.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: current.pod, namespace: APP });
   const address = `${endpoint.cell}/${endpoint.ip}:${endpoint.port}`;
   await until(

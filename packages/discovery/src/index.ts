@@ -19,4 +19,4 @@ export {
   sortUpstreams,
 } from './endpoints.ts';
 export { Reflector, type ReflectorOptions } from './reflector.ts';
-export { type GateEndpoint, SlbTrafficGate } from './trafficGate.ts';
+export { type GateDrainTarget, type GateEndpoint, SlbTrafficGate } from './trafficGate.ts';

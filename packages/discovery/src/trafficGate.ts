@@ -1,23 +1,31 @@
 import { SlbStore } from '@leengine/slb';
 import type { Etcd3 } from 'etcd3';
-import { addDrain, upstreamState } from './drains.ts';
-import { addressKey } from './endpoints.ts';
+import { addDrain, removeDrain, upstreamState } from './drains.ts';
+import { addressKey, type Drain, isDrained } from './endpoints.ts';
 
-/** One instance as the load balancer sees it (the shape core's operations use). */
+/** One instance as the load balancer sees it (the shape of core's `Endpoint`). */
 export interface GateEndpoint {
   cell: string;
   version: string;
+  pod?: string;
   ip: string;
   port: number;
 }
 
+/** What to take out of an application's upstreams: whole versions and single instances. */
+export interface GateDrainTarget {
+  versions: string[];
+  endpoints: GateEndpoint[];
+}
+
 /**
  * The gray upgrade's and scale-down's view of the SLB, as checks an operation driver
- * repeats until they say yes (nothing here blocks):
+ * repeats until they say yes (nothing here blocks); the shape of core's `TrafficGate`:
  * - `routable`: every endpoint is in the upstreams of every domain bound to the
  *   application, and every agent of those domains' groups has applied them;
- * - `drain`: asks discovery to keep the endpoints out of the upstreams (a drain entry
- *   in etcd), and says yes once they are out everywhere and every agent confirmed.
+ * - `drain`: asks discovery to keep the versions and endpoints out of the upstreams (a
+ *   drain entry in etcd), and says yes once they are out everywhere and confirmed;
+ * - `release`: forgets the drain (discovery also forgets drained instances once gone).
  * An application with no domain is routable and drained at once (no load balancer).
  */
 export class SlbTrafficGate {
@@ -42,13 +50,15 @@ export class SlbTrafficGate {
     return this.#confirmed(state.byGroup);
   }
 
-  async drain(application: string, endpoints: GateEndpoint[]): Promise<boolean> {
-    const keys = new Set(endpoints.map((e) => addressKey(e.cell, e.ip, e.port)));
-    await addDrain(this.#client, application, { addresses: [...keys] });
-    const state = await upstreamState(this.#store, application, (u) =>
-      keys.has(addressKey(u.cell, u.ip, u.port)),
-    );
+  async drain(application: string, target: GateDrainTarget): Promise<boolean> {
+    const drain = drainOf(target);
+    await addDrain(this.#client, application, drain);
+    const state = await upstreamState(this.#store, application, (u) => isDrained(drain, u));
     return state.clean && (await this.#confirmed(state.byGroup));
+  }
+
+  async release(application: string, target: GateDrainTarget): Promise<void> {
+    await removeDrain(this.#client, application, drainOf(target));
   }
 
   async #confirmed(byGroup: Map<string, number>): Promise<boolean> {
@@ -57,4 +67,12 @@ export class SlbTrafficGate {
     }
     return true;
   }
+}
+
+function drainOf(target: GateDrainTarget): Drain {
+  return {
+    versions: target.versions,
+    pods: [],
+    addresses: target.endpoints.map((e) => addressKey(e.cell, e.ip, e.port)),
+  };
 }
