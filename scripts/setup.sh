@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   etcd-server postgresql nginx-light libnginx-mod-http-lua lua-resty-core
   docker-registry buildah skopeo containerd runc containernetworking-plugins
   git prometheus prometheus-alertmanager chromium
-  openssl busybox-static iproute2 util-linux ca-certificates curl
+  wrk openssl busybox-static iproute2 util-linux ca-certificates curl
 )
 
 install_debian_packages() {
