@@ -11,6 +11,7 @@ import type { ReadinessCheck } from './http/health.ts';
 import type { RegistrySettings } from './registry/registryServices.ts';
 import { TokenSigner } from './registry/tokenSigner.ts';
 import { createServices, type Services, type ServicesDeps } from './services.ts';
+import { type SlbGate, slbGate } from './traffic/slbGate.ts';
 import type { TrafficGate } from './traffic/trafficGate.ts';
 import type { FirstAdmin } from './users/userService.ts';
 
@@ -26,7 +27,10 @@ export interface CoreDeps {
   maxFailedLogins?: number;
   /** Build service options beyond the configuration (push credentials, re-queue on agent loss). */
   builds?: ServicesDeps['builds'];
-  /** The load balancer for gray upgrades and scale-downs (default: none, as without domains). */
+  /**
+   * The load balancer for gray upgrades and scale-downs. Default: the SLB through etcd
+   * (discovery's drains, agents' confirmations) when ETCD_ENDPOINTS is set, else none.
+   */
   gate?: TrafficGate;
   /** Runtime timings (tests shorten them). */
   runtime?: { resyncMs?: number; healthIntervalMs?: number };
@@ -40,6 +44,7 @@ export class Core {
   readonly config: CoreConfig;
   readonly logger: Logger;
   #url: string | undefined;
+  #gate: SlbGate | undefined;
 
   private constructor(config: CoreConfig, app: App, db: Database, services: Services, logger: Logger) {
     this.config = config;
@@ -56,6 +61,8 @@ export class Core {
     const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.LEENGINE_DATA_DIR });
     const readiness: ReadinessCheck[] = [{ name: 'database', check: () => db.ping() }];
     if (config.ETCD_ENDPOINTS) readiness.push(etcdCheck(config.ETCD_ENDPOINTS));
+    const ownGate = !deps.gate && config.ETCD_ENDPOINTS ? slbGate(config.ETCD_ENDPOINTS) : undefined;
+    const gate = deps.gate ?? ownGate;
     try {
       const applied = await migrate(db);
       if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
@@ -69,7 +76,7 @@ export class Core {
         builds: { ...buildSettings(config), ...deps.builds },
         secretKey: config.LEENGINE_SECRET_KEY,
         registryUrl: config.REGISTRY_URL,
-        ...(deps.gate ? { gate: deps.gate } : {}),
+        ...(gate ? { gate } : {}),
         ...(deps.runtime ? { runtime: deps.runtime } : {}),
       });
       const app = await buildApp({
@@ -83,8 +90,11 @@ export class Core {
       await services.runtime.start();
       // Builds are placed on the agents registered in etcd (none without etcd).
       if (config.ETCD_ENDPOINTS) await services.builds.connect(config.ETCD_ENDPOINTS);
-      return new Core(config, app, db, services, logger);
+      const core = new Core(config, app, db, services, logger);
+      core.#gate = ownGate;
+      return core;
     } catch (error) {
+      ownGate?.close();
       await db.close();
       throw error;
     }
@@ -112,6 +122,7 @@ export class Core {
   async close(): Promise<void> {
     await this.services.builds.stop();
     await this.services.runtime.stop();
+    this.#gate?.close();
     await this.app.close();
     await this.db.close();
   }

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CellClient } from '@leengine/kube';
-import type { CellHandle, RegistryHandle, Testbed } from '@leengine/testbed';
+import type { CellHandle, EtcdHandle, RegistryHandle, Testbed } from '@leengine/testbed';
 import type { ApiClient, Json } from './apiClient.ts';
 import { startTestCore, type TestCore, type TestCoreOptions } from './testCore.ts';
 
 /** A region `test` of real cells behind a listening core, and clients to look into the cells directly. */
 export interface CellRegion {
   core: TestCore;
+  etcd: EtcdHandle;
   registry: RegistryHandle;
   cells: CellHandle[];
   /** Direct clients (the test's own eyes on each cell). */
@@ -17,18 +18,23 @@ export interface CellRegion {
   image: { repository: string; tag: string };
 }
 
-/** Starts etcd, the registry, `cellNames` real cells and core, and registers the cells as region `test`. */
+/**
+ * Starts etcd, the registry, `cellNames` real cells and core, and registers the cells as
+ * region `test`. `withEtcd`: core gets ETCD_ENDPOINTS (and so the SLB's gate).
+ */
 export async function startCellRegion(
   testbed: Testbed,
   cellNames: string[],
-  options: TestCoreOptions = {},
+  options: TestCoreOptions & { withEtcd?: boolean } = {},
 ): Promise<CellRegion> {
   const [etcd, registry] = await Promise.all([testbed.etcd(), testbed.registry()]);
   const cells = await Promise.all(cellNames.map((name) => testbed.cell({ name, etcd, registry })));
+  const { withEtcd, ...coreOptions } = options;
   const core = await startTestCore({
     registryUrl: registry.url,
     runtime: { resyncMs: 5000, healthIntervalMs: 1000 },
-    ...options,
+    ...(withEtcd ? { etcdEndpoints: etcd.url } : {}),
+    ...coreOptions,
   });
   assert.equal((await core.admin.post('/api/v1/regions', { name: 'test' })).status, 201);
   for (const cell of cells) {
@@ -41,7 +47,7 @@ export async function startCellRegion(
   const clients = new Map(
     cells.map((c) => [c.name, CellClient.fromKubeconfig(c.name, readFileSync(c.kubeconfig, 'utf8'))]),
   );
-  return { core, registry, cells, clients, image: { repository: 'leengine/httpbox', tag: '1' } };
+  return { core, etcd, registry, cells, clients, image: { repository: 'leengine/httpbox', tag: '1' } };
 }
 
 /** Polls until `probe` returns something other than undefined/false. */

@@ -17,6 +17,8 @@ export interface TestCoreOptions {
   secretKey?: string;
   /** REGISTRY_URL: deploys check tags there. */
   registryUrl?: string;
+  /** ETCD_ENDPOINTS: with it, upgrades go through the SLB's gate in etcd. */
+  etcdEndpoints?: string;
   gate?: CoreDeps['gate'];
   runtime?: CoreDeps['runtime'];
 }
@@ -46,6 +48,7 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
     LEENGINE_DATA_DIR: options.dataDir ?? 'memory://',
     LEENGINE_SECRET_KEY: options.secretKey ?? SecretBox.generateKey(),
     REGISTRY_URL: options.registryUrl,
+    ETCD_ENDPOINTS: options.etcdEndpoints,
     LOG_LEVEL: 'silent',
   });
   const core = await Core.create(config, {
