@@ -4,7 +4,8 @@
 //   gray_upgrade_p50/p99  POST .../versions of the next version -> its operation succeeded:
 //                         new instances Ready and routable, the old version drained,
 //                         scaled down and deleted in both cells (no SLB domain bound)
-// Readiness probe every 1 s, termination grace 1 s. --quick: 2 rounds instead of 10.
+// Readiness probe every 1 s, termination grace 1 s. --quick: 2 rounds instead of 10;
+// --steps: each upgrade's step times (ms after the operation started) on stderr.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -139,6 +140,15 @@ try {
       50,
     );
     const upgrade = performance.now() - upgradeStarted;
+    if (process.argv.includes('--steps')) {
+      // Where the upgrade's time went, to stderr (not a figure).
+      const op = await must('GET', `/api/v1/applications/${app}/operations/${v2.id}`, undefined, 200);
+      const steps = op.steps as { name: string; startedAt: string | null; finishedAt: string | null }[];
+      const at = (t: string | null) => (t ? Date.parse(t) - Date.parse(String(op.createdAt)) : null);
+      process.stderr.write(
+        `${steps.map((x) => `${x.name} ${at(x.startedAt)}..${at(x.finishedAt)}`).join(', ')}\n`,
+      );
+    }
     // Round 0 warms up (API, reconcilers, watches); it is not counted.
     if (round > 0) {
       deployReady.push(ready);

@@ -15,7 +15,7 @@ import {
 import { type CellCapacity, readCapacity } from './capacity.ts';
 import { ANNOTATIONS, FIELD_MANAGER, LABELS, MANAGED_BY } from './labels.ts';
 import type { WatchSource } from './resourceWatch.ts';
-import { deploymentSource, eventSource } from './watchSources.ts';
+import { deploymentSource, eventSource, podSource } from './watchSources.ts';
 
 /** A container (pod) of an application as operators see it: the seed's IP list. */
 export interface Container {
@@ -214,6 +214,11 @@ export class CellClient {
   /** Deployments LeEngine manages, in every namespace, for a ResourceWatch. */
   deploymentSource(): WatchSource<V1Deployment> {
     return deploymentSource(this.config, this.apps, `${LABELS.managedBy}=${MANAGED_BY}`);
+  }
+
+  /** Pods LeEngine manages (those of its Deployments), in every namespace, for a ResourceWatch. */
+  podSource(): WatchSource<V1Pod> {
+    return podSource(this.config, this.core, `${LABELS.managedBy}=${MANAGED_BY}`);
   }
 
   /** Events of every namespace, for a ResourceWatch. */

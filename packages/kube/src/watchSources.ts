@@ -4,6 +4,7 @@ import {
   type CoreV1Event,
   type KubeConfig,
   type V1Deployment,
+  type V1Pod,
   Watch,
 } from '@kubernetes/client-node';
 import type { WatchSource } from './resourceWatch.ts';
@@ -55,6 +56,17 @@ export function deploymentSource(
       return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
     },
     watch: watchPath(config, '/apis/apps/v1/deployments', { labelSelector }),
+  };
+}
+
+/** Pods matching `labelSelector` in every namespace. */
+export function podSource(config: KubeConfig, core: CoreV1Api, labelSelector: string): WatchSource<V1Pod> {
+  return {
+    list: async () => {
+      const list = await core.listPodForAllNamespaces({ labelSelector });
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+    },
+    watch: watchPath(config, '/api/v1/pods', { labelSelector }),
   };
 }
 

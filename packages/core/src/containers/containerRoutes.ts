@@ -43,11 +43,16 @@ export function containerRoutes(services: Services): FastifyPluginAsyncZod {
         reply.type('text/plain; charset=utf-8');
         if (!follow) return reply.send(await containers.tail(caller, name, cell, pod, tail));
         const stream = await containers.follow(caller, name, cell, pod, tail);
-        // The client going away ends the stream from the cell too.
+        // Headers go out at once (a quiet container writes nothing for a while); then the
+        // lines as they come, until either side goes away.
+        reply.hijack();
+        const out = reply.raw;
+        out.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+        out.flushHeaders();
         request.raw.on('close', () => stream.destroy());
-        stream.on('error', () => stream.destroy());
-        // A stream is sent as it comes (never serialized); typed as the string it becomes.
-        return reply.header('cache-control', 'no-store').send(stream as unknown as string);
+        stream.on('error', () => out.end());
+        stream.pipe(out);
+        return reply;
       },
     );
   };

@@ -1,5 +1,5 @@
 import type { CellHealthState } from '@leengine/common';
-import { CellClient, type CoreV1Event, ResourceWatch, type V1Deployment } from '@leengine/kube';
+import { CellClient, type CoreV1Event, ResourceWatch, type V1Deployment, type V1Pod } from '@leengine/kube';
 import type { Logger } from 'pino';
 import { listCells, writeCellHealth } from '../cells/cellStore.ts';
 import type { Clock } from '../clock.ts';
@@ -16,7 +16,7 @@ export interface CellConnectionsDeps {
   box: SecretBox | undefined;
   clock: Clock;
   logger: Logger;
-  /** A Deployment LeEngine manages changed in `namespace` (the application) of `cell`. */
+  /** A Deployment or pod LeEngine manages changed in `namespace` (the application) of `cell`. */
   onDeployment(cell: string, namespace: string): void;
   /** A Kubernetes event was recorded or updated in `cell`. */
   onEvent(cell: string, event: CoreV1Event): void;
@@ -30,7 +30,7 @@ interface Connection {
   cell: string;
   sealed: string;
   client: CellClient;
-  watches: ResourceWatch<V1Deployment | CoreV1Event>[];
+  watches: ResourceWatch<V1Deployment | V1Pod | CoreV1Event>[];
   health: CellHealthState;
   message: string;
 }
@@ -148,6 +148,17 @@ export class CellConnections {
       onError: (error) => this.#markUnreachable(connection, error),
       logger,
     });
+    // Pods too: readiness shows in the Deployment's status, but a pod that finished
+    // terminating does not, and a retired version is deleted only once its pods are gone.
+    const pods = new ResourceWatch<V1Pod>({
+      name: `${cell}/pods`,
+      source: client.podSource(),
+      onEvent: (type, pod) => {
+        const namespace = pod.metadata?.namespace;
+        if (namespace && type !== 'SYNC') this.#deps.onDeployment(cell, namespace);
+      },
+      logger,
+    });
     const events = new ResourceWatch<CoreV1Event>({
       name: `${cell}/events`,
       source: client.eventSource(),
@@ -156,7 +167,7 @@ export class CellConnections {
       },
       logger,
     });
-    connection.watches = [deployments, events] as ResourceWatch<V1Deployment | CoreV1Event>[];
+    connection.watches = [deployments, pods, events] as ResourceWatch<V1Deployment | V1Pod | CoreV1Event>[];
     for (const w of connection.watches) w.start();
     return connection;
   }

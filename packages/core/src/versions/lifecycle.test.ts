@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { useTestbed } from '@leengine/testbed';
 import type { Json } from '../testing/apiClient.ts';
 import { allEvents, finished, httpboxVersion, startCellRegion, until } from '../testing/cellRegion.ts';
+import { TEST_PASSWORD, tokenFor } from '../testing/testCore.ts';
 
 const testbed = useTestbed();
 
@@ -71,6 +72,34 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
       const answer = await fetch(`http://${c.ip}:8080/`);
       assert.equal((await answer.text()).trim(), c.name, 'each pod answers on its own IP');
     }
+    // Logs: the tail as text, or followed (the response stays open); role logs (Reporter and up).
+    const pod = containers.items[0];
+    const logsPath = `/api/v1/applications/shop/cells/${pod.cell}/containers/${pod.name}/logs`;
+    const tail = await alice.get(`${logsPath}?tail=5`);
+    assert.equal(tail.status, 200);
+    assert.match(tail.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.equal(
+      (await alice.get('/api/v1/applications/shop/cells/life-a/containers/nobody/logs')).status,
+      404,
+    );
+    assert.equal(
+      (await alice.get(`/api/v1/applications/shop/cells/elsewhere/containers/${pod.name}/logs`)).status,
+      404,
+    );
+    const token = await tokenFor(core.anonymous, 'alice', TEST_PASSWORD);
+    const stop = new AbortController();
+    const followed = await fetch(`${core.url}${logsPath}?follow=true&tail=1`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: stop.signal,
+    });
+    assert.equal(followed.status, 200, 'the followed log answers at once and stays open');
+    assert.match(followed.headers.get('content-type') ?? '', /^text\/plain/);
+    stop.abort();
+    const gina = await core.user('gina');
+    await alice.post('/api/v1/applications/shop/members', { username: 'gina', role: 'guest' });
+    assert.equal((await gina.get(`${logsPath}?tail=5`)).status, 403, 'a Guest may not read logs');
+    assert.equal((await gina.get('/api/v1/applications/shop/containers')).status, 200);
+
     // The secret went into a Secret, not into the Deployment, and is never shown again.
     const a = clients.get('life-a');
     const secret = await a?.core.readNamespacedSecret({ namespace: 'shop', name: 'v1-env' });
@@ -191,7 +220,7 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
     // Activity and statistics count deploys, scalings and the rollback.
     const activity = (await alice.get('/api/v1/applications/shop/activity')).body.items as Json[];
     assert.deepEqual(
-      activity.map((x) => x.action).filter((x) => x !== 'create'),
+      activity.map((x) => x.action).filter((x) => x !== 'create' && x !== 'add-member'),
       ['rollback', 'scale', 'scale', 'deploy', 'deploy'],
     );
     const deployRecord = activity.find((x) => x.action === 'deploy');
