@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { SlbStore } from '@leengine/slb';
+import { Etcd3 } from 'etcd3';
 import pino, { type Logger } from 'pino';
 import { buildSettings } from './builds/buildSettings.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -11,6 +13,8 @@ import type { ReadinessCheck } from './http/health.ts';
 import type { RegistrySettings } from './registry/registryServices.ts';
 import { TokenSigner } from './registry/tokenSigner.ts';
 import { createServices, type Services, type ServicesDeps } from './services.ts';
+import type { WithSlb } from './slb/slbRoutes.ts';
+import { SlbService } from './slb/slbService.ts';
 import { type SlbGate, slbGate } from './traffic/slbGate.ts';
 import type { TrafficGate } from './traffic/trafficGate.ts';
 import type { FirstAdmin } from './users/userService.ts';
@@ -45,6 +49,7 @@ export class Core {
   readonly logger: Logger;
   #url: string | undefined;
   #gate: SlbGate | undefined;
+  #slbClient: Etcd3 | undefined;
 
   private constructor(config: CoreConfig, app: App, db: Database, services: Services, logger: Logger) {
     this.config = config;
@@ -63,6 +68,7 @@ export class Core {
     if (config.ETCD_ENDPOINTS) readiness.push(etcdCheck(config.ETCD_ENDPOINTS));
     const ownGate = !deps.gate && config.ETCD_ENDPOINTS ? slbGate(config.ETCD_ENDPOINTS) : undefined;
     const gate = deps.gate ?? ownGate;
+    let slbClient: Etcd3 | undefined;
     try {
       const applied = await migrate(db);
       if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
@@ -79,6 +85,16 @@ export class Core {
         ...(gate ? { gate } : {}),
         ...(deps.runtime ? { runtime: deps.runtime } : {}),
       });
+      // slb-core keeps its system of record in etcd: without etcd its routes answer 503.
+      slbClient = config.ETCD_ENDPOINTS ? new Etcd3({ hosts: config.ETCD_ENDPOINTS }) : undefined;
+      if (slbClient) {
+        (services as WithSlb).slb = SlbService.create({
+          db,
+          activity: services.activity,
+          store: SlbStore.create({ client: slbClient }),
+          logger,
+        });
+      }
       const app = await buildApp({
         logger,
         readiness,
@@ -92,9 +108,11 @@ export class Core {
       if (config.ETCD_ENDPOINTS) await services.builds.connect(config.ETCD_ENDPOINTS);
       const core = new Core(config, app, db, services, logger);
       core.#gate = ownGate;
+      core.#slbClient = slbClient;
       return core;
     } catch (error) {
       ownGate?.close();
+      slbClient?.close();
       await db.close();
       throw error;
     }
@@ -123,6 +141,7 @@ export class Core {
     await this.services.builds.stop();
     await this.services.runtime.stop();
     this.#gate?.close();
+    this.#slbClient?.close();
     await this.app.close();
     await this.db.close();
   }
