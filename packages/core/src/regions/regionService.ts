@@ -312,22 +312,38 @@ function toRegion(row: RegionRow, cells: CellRow[]): Region {
   };
 }
 
-/** The apiserver URL of a kubeconfig; InputError when it does not parse or names no cluster. */
+/**
+ * The apiserver URL of a kubeconfig. InputError when it does not parse, names no cluster,
+ * or asks core to read files or run programs on its own host (`*File` paths, `exec`,
+ * `auth-provider`): a cell's kubeconfig must carry its credentials inline, or it could
+ * send core's files to any server it names.
+ */
 function serverOf(cell: string, kubeconfig: string): string {
-  let server = '';
+  let client: CellClient;
   try {
-    server = CellClient.fromKubeconfig(cell, kubeconfig).server;
+    client = CellClient.fromKubeconfig(cell, kubeconfig);
   } catch (error) {
-    throw new InputError(`the kubeconfig does not parse: ${(error as Error).message}`, [
-      { in: 'body', path: 'kubeconfig', message: 'is not a kubeconfig' },
-    ]);
+    throw badKubeconfig(`does not parse: ${(error as Error).message}`);
   }
-  if (!/^https?:\/\//.test(server)) {
-    throw new InputError('the kubeconfig names no cluster server', [
-      { in: 'body', path: 'kubeconfig', message: 'has no current cluster with a server URL' },
-    ]);
+  const server = client.server;
+  if (!/^https?:\/\//.test(server)) throw badKubeconfig('names no current cluster with a server URL');
+  const cluster = client.config.getCurrentCluster();
+  const user = client.config.getCurrentUser();
+  if (cluster?.caFile || user?.certFile || user?.keyFile) {
+    throw badKubeconfig(
+      'refers to files: embed certificate-authority-data, client-certificate-data, client-key-data',
+    );
+  }
+  if (user?.exec || user?.authProvider) {
+    throw badKubeconfig('uses exec or auth-provider credentials: core runs no programs for a cell');
   }
   return server;
+}
+
+function badKubeconfig(why: string): InputError {
+  return new InputError(`the kubeconfig ${why}`, [
+    { in: 'body', path: 'kubeconfig', message: `is not usable: it ${why}` },
+  ]);
 }
 
 function assertAdmin(caller: Caller): void {

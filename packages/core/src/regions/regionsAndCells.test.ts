@@ -48,6 +48,23 @@ test('regions and cells: admin API with sealed kubeconfigs, health and capacity,
     });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.errors[0].path, 'kubeconfig');
+    // A kubeconfig must not make core read its own files or run programs.
+    const withUser = (user: object) => {
+      const parsed = JSON.parse(kubeconfig);
+      parsed.users[0].user = user;
+      return JSON.stringify(parsed);
+    };
+    for (const [what, user] of [
+      ['key files', { 'client-certificate': '/etc/hostname', 'client-key': '/etc/shadow' }],
+      ['an exec plugin', { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: '/bin/sh' } }],
+    ] as const) {
+      const refused = await admin.post('/api/v1/regions/test/cells', {
+        name: 'ev-x',
+        kubeconfig: withUser(user),
+      });
+      assert.equal(refused.status, 400, `${what}: ${JSON.stringify(refused.body)}`);
+      assert.equal(refused.body.errors[0].path, 'kubeconfig');
+    }
 
     // Capacity: nodes, allocatable and requested, pods.
     const capacity = (await admin.get('/api/v1/regions/test/cells/ev-a/capacity')).body;
