@@ -1,6 +1,6 @@
 import type { Application, Page, ResourceListQuery, Role } from '@leengine/common';
 import type { Queryable } from '../db/database.ts';
-import { pageClause, toPage } from '../db/page.ts';
+import { listByMembership } from '../db/membershipList.ts';
 
 export interface ApplicationRow {
   id: number;
@@ -92,39 +92,20 @@ export async function listApplications(
   query: ResourceListQuery,
   all: boolean,
 ): Promise<Page<Application>> {
-  const params: unknown[] = [userId];
-  // The caller's memberships drive the query (index on user_id), one primary-key lookup
-  // each: LIMIT 1 keeps the planner from hashing the whole applications table instead,
-  // so the cost follows the caller's memberships, not the platform's size.
-  const from = all
-    ? `applications a left join application_members m on m.application_id = a.id and m.user_id = $1`
-    : `application_members m cross join lateral (select * from applications r where r.id = m.application_id limit 1) a`;
-  const conditions = [all ? 'true' : 'm.user_id = $1'];
-  if (query.q) {
-    params.push(query.q.toLowerCase());
-    conditions.push(
-      `(strpos(a.name, $${params.length}) > 0 or strpos(lower(a.description), $${params.length}) > 0)`,
-    );
-  }
-  const page = pageClause(
-    { name: 'a.name', createdAt: 'a.created_at', id: 'a.id' },
-    query.sort,
-    query.cursor,
-    query.limit,
-    params,
-  );
-  conditions.push(page.after);
-  const rows = await q.query<ApplicationRow & { role: Role | null }>(
-    `select ${COLUMNS}, m.role from ${from} join users u on u.id = a.created_by
-     where ${conditions.join(' and ')} ${page.orderBy} ${page.limit}`,
-    params,
-  );
-  return toPage(
-    rows,
-    query.limit,
-    query.sort,
-    (r) => r,
-    (r) => toApplication(r, r.role),
+  return listByMembership(
+    q,
+    {
+      table: 'applications',
+      alias: 'a',
+      members: 'application_members',
+      memberKey: 'application_id',
+      columns: COLUMNS,
+      joins: 'join users u on u.id = a.created_by',
+    },
+    userId,
+    query,
+    all,
+    (r: ApplicationRow & { role: Role | null }) => toApplication(r, r.role),
   );
 }
 

@@ -1,6 +1,6 @@
 import type { BuildProject, Page, ResourceListQuery, Role } from '@leengine/common';
 import type { Queryable } from '../db/database.ts';
-import { pageClause, toPage } from '../db/page.ts';
+import { listByMembership } from '../db/membershipList.ts';
 
 export interface BuildProjectRow {
   id: number;
@@ -114,34 +114,19 @@ export async function listBuildProjects(
   query: ResourceListQuery,
   all: boolean,
 ): Promise<Page<BuildProject>> {
-  const params: unknown[] = [userId];
-  const from = all
-    ? `build_projects b left join build_project_members m on m.build_project_id = b.id and m.user_id = $1`
-    : `build_project_members m cross join lateral (select * from build_projects r where r.id = m.build_project_id limit 1) b`;
-  const conditions = [all ? 'true' : 'm.user_id = $1'];
-  if (query.q) {
-    params.push(query.q.toLowerCase());
-    conditions.push(
-      `(strpos(b.name, $${params.length}) > 0 or strpos(lower(b.description), $${params.length}) > 0)`,
-    );
-  }
-  const page = pageClause(
-    { name: 'b.name', createdAt: 'b.created_at', id: 'b.id' },
-    query.sort,
-    query.cursor,
-    query.limit,
-    params,
-  );
-  conditions.push(page.after);
-  const rows = await q.query<BuildProjectRow & { role: Role | null }>(
-    `select ${COLUMNS}, m.role from ${from} ${JOINS} where ${conditions.join(' and ')} ${page.orderBy} ${page.limit}`,
-    params,
-  );
-  return toPage(
-    rows,
-    query.limit,
-    query.sort,
-    (r) => r,
-    (r) => toBuildProject(r, r.role),
+  return listByMembership(
+    q,
+    {
+      table: 'build_projects',
+      alias: 'b',
+      members: 'build_project_members',
+      memberKey: 'build_project_id',
+      columns: COLUMNS,
+      joins: JOINS,
+    },
+    userId,
+    query,
+    all,
+    (r: BuildProjectRow & { role: Role | null }) => toBuildProject(r, r.role),
   );
 }

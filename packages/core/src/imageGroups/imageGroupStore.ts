@@ -1,6 +1,6 @@
 import type { ImageGroup, Page, ResourceListQuery, Role } from '@leengine/common';
 import type { Queryable } from '../db/database.ts';
-import { pageClause, toPage } from '../db/page.ts';
+import { listByMembership } from '../db/membershipList.ts';
 
 export interface ImageGroupRow {
   id: number;
@@ -80,35 +80,19 @@ export async function listImageGroups(
   query: ResourceListQuery,
   all: boolean,
 ): Promise<Page<ImageGroup>> {
-  const params: unknown[] = [userId];
-  const from = all
-    ? `image_groups g left join image_group_members m on m.image_group_id = g.id and m.user_id = $1`
-    : `image_group_members m cross join lateral (select * from image_groups r where r.id = m.image_group_id limit 1) g`;
-  const conditions = [all ? 'true' : 'm.user_id = $1'];
-  if (query.q) {
-    params.push(query.q.toLowerCase());
-    conditions.push(
-      `(strpos(g.name, $${params.length}) > 0 or strpos(lower(g.description), $${params.length}) > 0)`,
-    );
-  }
-  const page = pageClause(
-    { name: 'g.name', createdAt: 'g.created_at', id: 'g.id' },
-    query.sort,
-    query.cursor,
-    query.limit,
-    params,
-  );
-  conditions.push(page.after);
-  const rows = await q.query<ImageGroupRow & { role: Role | null }>(
-    `select ${COLUMNS}, m.role from ${from} join users u on u.id = g.created_by
-     where ${conditions.join(' and ')} ${page.orderBy} ${page.limit}`,
-    params,
-  );
-  return toPage(
-    rows,
-    query.limit,
-    query.sort,
-    (r) => r,
-    (r) => toImageGroup(r, r.role),
+  return listByMembership(
+    q,
+    {
+      table: 'image_groups',
+      alias: 'g',
+      members: 'image_group_members',
+      memberKey: 'image_group_id',
+      columns: COLUMNS,
+      joins: 'join users u on u.id = g.created_by',
+    },
+    userId,
+    query,
+    all,
+    (r: ImageGroupRow & { role: Role | null }) => toImageGroup(r, r.role),
   );
 }
