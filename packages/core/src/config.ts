@@ -40,6 +40,14 @@ export const CoreConfigSchema = z.object({
     .optional(),
   /** Shared secret the build agents present when they report builds (16+ characters). */
   LEENGINE_BUILD_AGENT_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * `1`: build projects may use local git repositories (file://). For tests and the local
+   * region only: a build agent would clone from its own disk.
+   */
+  LEENGINE_BUILD_ALLOW_LOCAL_GIT: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
   /** `service` of the registry's token auth: the audience of the tokens core signs. */
   REGISTRY_TOKEN_SERVICE: z.string().min(1).max(200).default('leengine-registry'),
   /** `issuer` of the registry's token auth. */

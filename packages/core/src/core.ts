@@ -80,6 +80,7 @@ export class Core {
         maxFailedLogins: deps.maxFailedLogins,
         registry: registrySettings(config),
         builds: { ...buildSettings(config), ...deps.builds },
+        allowLocalGit: config.LEENGINE_BUILD_ALLOW_LOCAL_GIT,
         secretKey: config.LEENGINE_SECRET_KEY,
         registryUrl: config.REGISTRY_URL,
         ...(gate ? { gate } : {}),

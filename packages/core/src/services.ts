@@ -5,6 +5,7 @@ import { ApplicationService } from './applications/applicationService.ts';
 import { AuthService } from './auth/authService.ts';
 import { LoginLimiter } from './auth/loginLimiter.ts';
 import { BuildProjectService } from './buildProjects/buildProjectService.ts';
+import { BuildRobots } from './builds/buildRobots.ts';
 import { BuildService, type BuildServiceDeps } from './builds/buildService.ts';
 import type { Clock } from './clock.ts';
 import { ContainerService } from './containers/containerService.ts';
@@ -71,6 +72,8 @@ export interface ServicesDeps {
       'registryHost' | 'registryInsecure' | 'agentToken' | 'pushCredentials' | 'requeueOnAgentLoss'
     >
   >;
+  /** LEENGINE_BUILD_ALLOW_LOCAL_GIT: build projects may use file:// repositories. */
+  allowLocalGit?: boolean;
   /** LEENGINE_SECRET_KEY: seals kubeconfigs and secret env values; without it no cell can be added. */
   secretKey?: string | undefined;
   /** REGISTRY_URL: deploys check tags there and cells pull from its host. */
@@ -130,8 +133,21 @@ export function createServices(deps: ServicesDeps): Services {
     applications: ApplicationService.create({ db, clock, activity, quotas, signals: runtime }),
     imageGroups,
     imageRepositories,
-    buildProjects: BuildProjectService.create({ db, clock, activity, imageRepositories }),
-    builds: BuildService.create({ db, clock, activity, logger: deps.logger, ...deps.builds }),
+    buildProjects: BuildProjectService.create({
+      db,
+      clock,
+      activity,
+      imageRepositories,
+      allowLocalGit: deps.allowLocalGit,
+    }),
+    builds: BuildService.create({
+      db,
+      clock,
+      activity,
+      logger: deps.logger,
+      pushCredentials: BuildRobots.create({ clock, logger: deps.logger }),
+      ...deps.builds,
+    }),
     members: MemberService.create({ db, clock, activity }),
     activity,
     quotas,

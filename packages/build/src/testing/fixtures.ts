@@ -48,12 +48,15 @@ export function headCommit(dir: string): string {
   return execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
 }
 
-/** Pushes Debian's static busybox as `{registryHost}/base/busybox:1` (FROM and builder image). */
-export async function pushBusyboxBase(registryHost: string): Promise<string> {
+/**
+ * Pushes Debian's static busybox as `{registryHost}/base/busybox:1` (FROM and builder
+ * image); `creds` (`user:secret`) for a registry with token auth.
+ */
+export async function pushBusyboxBase(registryHost: string, creds?: string): Promise<string> {
   await using buildah = Buildah.create();
   await buildah.busyboxImage('localhost/base-busybox:1', { cmd: ['/bin/sh'] });
   const ref = `${registryHost}/base/busybox:1`;
-  await buildah.push('localhost/base-busybox:1', ref);
+  await buildah.push('localhost/base-busybox:1', ref, creds ? { creds } : {});
   return ref;
 }
 

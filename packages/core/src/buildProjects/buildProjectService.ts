@@ -33,6 +33,8 @@ export interface BuildProjectServiceDeps {
   clock: Clock;
   activity: ActivityService;
   imageRepositories: ImageRepositoryService;
+  /** Accept file:// git URLs (LEENGINE_BUILD_ALLOW_LOCAL_GIT: tests and the local region only). */
+  allowLocalGit?: boolean;
 }
 
 function refOf(row: BuildProjectRow): ResourceRef {
@@ -49,8 +51,10 @@ export class BuildProjectService {
   readonly #clock: Clock;
   readonly #activity: ActivityService;
   readonly #imageRepositories: ImageRepositoryService;
+  readonly #allowLocalGit: boolean;
 
   private constructor(deps: BuildProjectServiceDeps) {
+    this.#allowLocalGit = deps.allowLocalGit ?? false;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#activity = deps.activity;
@@ -64,6 +68,7 @@ export class BuildProjectService {
   async create(caller: Caller, input: CreateBuildProject): Promise<BuildProject> {
     return this.#activity.change(caller, 'create', input, async (tx, setTarget) => {
       setTarget({ kind: 'build-project', id: null, name: input.name });
+      this.#checkGitUrl(input.gitUrl);
       const imageRepositoryId = await this.#pushTarget(tx, caller, input.imageRepository);
       if (await findBuildProject(tx, input.name)) throw taken(input.name);
       const at = this.#clock();
@@ -92,6 +97,7 @@ export class BuildProjectService {
   async update(caller: Caller, name: string, input: UpdateBuildProject): Promise<BuildProject> {
     return this.#activity.change(caller, 'update', input, async (tx, setTarget) => {
       const { row, grant } = await this.#load(tx, caller, name, 'update', setTarget);
+      if (input.gitUrl !== undefined) this.#checkGitUrl(input.gitUrl);
       const imageRepositoryId = input.imageRepository
         ? await this.#pushTarget(tx, caller, input.imageRepository)
         : undefined;
@@ -121,6 +127,22 @@ export class BuildProjectService {
     }
   }
 
+  /**
+   * A build agent clones a local repository from its own disk, so on a real region a
+   * file:// URL would read whatever the build host holds: refused unless core is told
+   * this region's build hosts are for tests (LEENGINE_BUILD_ALLOW_LOCAL_GIT).
+   */
+  #checkGitUrl(gitUrl: string): void {
+    if (this.#allowLocalGit || !isLocalGitUrl(gitUrl)) return;
+    throw new InputError('local git repositories are not allowed in this region', [
+      {
+        in: 'body',
+        path: 'gitUrl',
+        message: 'local repositories (file:// or a path) are refused here: use an http(s) or ssh URL',
+      },
+    ]);
+  }
+
   async #load(
     q: Queryable,
     caller: Caller,
@@ -134,6 +156,11 @@ export class BuildProjectService {
     const grant = await authorize(q, caller, refOf(row), action);
     return { row, grant };
   }
+}
+
+/** file:// URLs and plain paths: what a build agent would read from its own disk. */
+export function isLocalGitUrl(gitUrl: string): boolean {
+  return /^file:/i.test(gitUrl) || gitUrl.startsWith('/') || gitUrl.startsWith('.');
 }
 
 function taken(name: string): ConflictError {

@@ -288,9 +288,12 @@ export function buildRoutes(services: Services): FastifyPluginAsyncZod {
           },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         agentOnly(request.headers[AGENT_TOKEN_HEADER]);
-        return { credential: await builds.registryCredential(request.body.agentId, request.params.id) };
+        const { agentId, taskId } = request.body;
+        const credential = await builds.registryCredential(agentId, request.params.id, taskId);
+        reply.header('cache-control', 'no-store');
+        return { credential: credential && { username: credential.username, password: credential.password } };
       },
     );
     app.get(

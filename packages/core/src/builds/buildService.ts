@@ -20,6 +20,7 @@ import type { Caller } from '../auth/caller.ts';
 import { type BuildProjectRow, findBuildProject } from '../buildProjects/buildProjectStore.ts';
 import type { Clock } from '../clock.ts';
 import type { Database, Queryable } from '../db/database.ts';
+import type { PushCredential, PushCredentials } from './buildRobots.ts';
 import {
   appendLogs,
   type BuildRow,
@@ -40,11 +41,6 @@ import {
 import { branchMatches, GitlabPushSchema, pushTarget } from './gitlabPush.ts';
 import { LogHub } from './logHub.ts';
 
-/** A short-lived credential to push to one image repository (issue 8's robot tokens). */
-export interface PushCredentials {
-  issue(imageRepository: string, ttlSeconds: number): Promise<{ username: string; password: string } | null>;
-}
-
 export interface BuildServiceDeps {
   db: Database;
   clock: Clock;
@@ -55,6 +51,7 @@ export interface BuildServiceDeps {
   registryInsecure?: boolean;
   /** Shared secret the build agents present (LEENGINE_BUILD_AGENT_TOKEN). */
   agentToken?: string;
+  /** Short-lived push credentials per build (robots of the build project); none: the registry must be open. */
   pushCredentials?: PushCredentials;
   /** Re-queue a running build once when its agent dies (default: mark it failed). */
   requeueOnAgentLoss?: boolean;
@@ -121,6 +118,7 @@ export class BuildService {
       `select distinct agent_id as "agentId" from builds where status = 'running'`,
     );
     for (const { agentId } of running) if (!live.has(agentId)) await this.#agentGone(agentId);
+    await this.#deps.pushCredentials?.sweep(this.#deps.db);
   }
 
   async stop(): Promise<void> {
@@ -312,6 +310,7 @@ export class BuildService {
           error: `canceled by ${caller.username}`,
           finishedAt: this.#deps.clock(),
         });
+        await this.#deps.pushCredentials?.revoke(tx, row);
         return toBuild((await findBuild(tx, row.id)) as BuildRow);
       },
     );
@@ -434,6 +433,11 @@ export class BuildService {
       }
       fields.steps = steps;
       await updateBuild(tx, row.id, fields);
+      if (fields.status) {
+        // The build is over: its push credential goes with it (and any expired leftovers).
+        await this.#deps.pushCredentials?.revoke(tx, row);
+        await this.#deps.pushCredentials?.sweep(tx);
+      }
       seqs = await appendLogs(tx, row.id, lines);
       if (fields.status || events.some((e) => e.type === 'step-finished' || e.type === 'step-started')) {
         published = toBuild((await findBuild(tx, row.id)) as BuildRow);
@@ -448,22 +452,39 @@ export class BuildService {
     if (published) this.#publishBuild(published, buildId);
   }
 
-  /** A credential to push this build's image; null when the registry needs none. */
-  async registryCredential(
-    agentId: string,
-    buildId: number,
-  ): Promise<{ username: string; password: string } | null> {
-    const row = await findBuild(this.#deps.db, buildId);
-    if (!row || row.agentId !== agentId || row.status !== 'running') {
-      throw new NotAllowedError(`build ${buildId} is not running on ${agentId}`);
-    }
-    if (!this.#deps.pushCredentials) return null;
-    const project = await this.#deps.db.query<{ repo: string }>(
-      `select g.name || '/' || r.name as repo from build_projects p join image_repositories r on r.id = p.image_repository_id
-       join image_groups g on g.id = r.group_id where p.id = $1`,
-      [row.projectId],
-    );
-    return this.#deps.pushCredentials.issue(project[0]?.repo ?? '', 900);
+  /**
+   * A credential to pull and push this build's image, for the agent running this attempt
+   * only; null when core has no push credentials (the registry must then be open).
+   */
+  async registryCredential(agentId: string, buildId: number, taskId: string): Promise<PushCredential | null> {
+    const credentials = this.#deps.pushCredentials;
+    return this.#deps.db.transaction(async (tx) => {
+      const row = await findBuild(tx, buildId, true);
+      if (
+        !row ||
+        row.agentId !== agentId ||
+        row.status !== 'running' ||
+        taskIdOf(row.id, row.attempts) !== taskId
+      ) {
+        throw new NotAllowedError(`build ${buildId} is not running task ${taskId} on ${agentId}`);
+      }
+      if (!credentials) return null;
+      const [owner] = await tx.query<{ userId: number; timeoutSeconds: number }>(
+        `select coalesce(b.triggered_by, p.created_by) as "userId", p.timeout_seconds as "timeoutSeconds"
+         from builds b join build_projects p on p.id = b.build_project_id where b.id = $1`,
+        [row.id],
+      );
+      if (!owner) throw new NotFoundError(`build ${buildId} not found`);
+      return credentials.issue(tx, {
+        buildId: row.id,
+        buildNumber: row.number,
+        attempt: row.attempts,
+        projectId: row.projectId,
+        project: row.project,
+        userId: owner.userId,
+        timeoutSeconds: owner.timeoutSeconds,
+      });
+    });
   }
 
   // ---- scheduling
@@ -577,6 +598,7 @@ export class BuildService {
       requeue ? [row.id, row.attempts] : [row.id, row.attempts, reason, this.#deps.clock()],
     );
     if (updated.length === 0) return;
+    await this.#deps.pushCredentials?.revoke(this.#deps.db, row);
     const text = requeue
       ? `${reason}; re-queued (attempt ${row.attempts + 1})\n`
       : `${reason}; build failed\n`;

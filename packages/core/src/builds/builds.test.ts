@@ -3,7 +3,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  buildahStorage,
   commitFiles,
   gitRepo,
   headCommit,
@@ -14,20 +13,19 @@ import {
 } from '@leengine/build/testing';
 import { useTestbed } from '@leengine/testbed';
 import pino from 'pino';
-import { loadConfig } from '../config.ts';
-import { Core } from '../core.ts';
-import { ApiClient, type Json } from '../testing/apiClient.ts';
-import { tokenFor } from '../testing/testCore.ts';
+import type { Core } from '../core.ts';
+import type { ApiClient, Json } from '../testing/apiClient.ts';
+import { type RegistryCore, startRegistryCore } from '../testing/registryCore.ts';
 
 const testbed = useTestbed();
 const AGENT_TOKEN = 'agent-secret-for-tests-0123456789';
 const agentBin = fileURLToPath(new URL('../../../build/bin/build-agent', import.meta.url));
 
-describe('code builds through core, etcd and real build agents', () => {
+describe('code builds through core, etcd, real build agents and the registry with token auth at core', () => {
   const work = tempDir('builds');
+  let rc: RegistryCore;
   let core: Core;
   let api: ApiClient;
-  let registry: { url: string; host: string };
   let base: string;
   let etcdUrl: string;
   let token: string;
@@ -89,25 +87,27 @@ describe('code builds through core, etcd and real build agents', () => {
   before(async () => {
     const etcd = await testbed.etcd();
     etcdUrl = etcd.url;
-    registry = await testbed.registry();
-    base = await pushBusyboxBase(registry.host);
-    core = await Core.create(
-      loadConfig({
-        LEENGINE_HOST: '127.0.0.1',
-        LEENGINE_PORT: '0',
-        LEENGINE_DATA_DIR: 'memory://',
+    // Core and the registry trusting it: every pull and push goes through core's /v2/token.
+    rc = await startRegistryCore(testbed, {
+      env: {
         ETCD_ENDPOINTS: etcd.url,
-        REGISTRY_URL: registry.url,
         LEENGINE_BUILD_AGENT_TOKEN: AGENT_TOKEN,
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: pino({ level: process.env.LEENGINE_TEST_LOG ?? 'silent' }) },
-    );
-    await core.listen();
-    const admin = await core.ensureFirstAdmin();
-    const anonymous = new ApiClient(core.url as string);
-    token = await tokenFor(anonymous, admin?.username ?? '', admin?.password ?? '');
-    api = anonymous.as(token);
+        LEENGINE_BUILD_ALLOW_LOCAL_GIT: '1',
+      },
+      logger: pino({ level: process.env.LEENGINE_TEST_LOG ?? 'silent' }),
+    });
+    core = rc.core;
+    const builder = await rc.user('builder', { admin: true });
+    api = builder.api;
+    token = builder.token;
+    // The builder image is public: a build's robot may pull public images and its own repository only.
+    assert.equal((await api.post('/api/v1/image-groups', { name: 'base' })).status, 201);
+    const baseRepo = await api.post('/api/v1/image-groups/base/repositories', {
+      name: 'busybox',
+      public: true,
+    });
+    assert.equal(baseRepo.status, 201, JSON.stringify(baseRepo.body));
+    base = await pushBusyboxBase(rc.registry.host, `builder:${token}`);
     assert.equal((await api.post('/api/v1/image-groups', { name: 'apps' })).status, 201);
     startAgent('agent-a');
     startAgent('agent-b');
@@ -120,7 +120,7 @@ describe('code builds through core, etcd and real build agents', () => {
 
   after(async () => {
     for (const child of agents.values()) child.kill('SIGKILL');
-    await core?.close();
+    await rc?.close();
     work.remove();
   });
 
@@ -145,8 +145,24 @@ describe('code builds through core, etcd and real build agents', () => {
         ['push', true, 'number'],
       ],
     );
-    const tags = (await (await fetch(`${registry.url}/v2/apps/web/tags/list`)).json()) as { tags: string[] };
-    assert.deepEqual(tags.tags, [commit.slice(0, 8)]);
+    // Pushed by the build's own robot (the registry's notification names the pusher).
+    const anonymousTags = await fetch(`${rc.registry.url}/v2/apps/web/tags/list`);
+    assert.equal(anonymousTags.status, 401, 'the registry wants a token');
+    const pushed = await waitFor('the push notification', async () => {
+      const tags = await api.get('/api/v1/image-groups/apps/repositories/web/tags');
+      return tags.body.items[0]?.pushedBy ? tags.body.items : undefined;
+    });
+    assert.deepEqual(
+      pushed.map((t: Json) => [t.tag, t.digest, t.pushedBy]),
+      [[commit.slice(0, 8), build.digest, 'robot$build$web+build.1.1']],
+    );
+    // ... whose credential ended with the build (kept, unusable, for late notifications).
+    const robots = (await api.get('/api/v1/build-projects/web/robots')).body.items;
+    assert.deepEqual(
+      robots.map((r: Json) => [r.name, r.actions]),
+      [['build.1.1', ['pull', 'push']]],
+    );
+    assert.ok(Date.parse(robots[0].expiresAt) <= Date.now(), `ended: ${robots[0].expiresAt}`);
 
     const logs = await api.get('/api/v1/build-projects/web/builds/1/logs');
     const text = logs.body.lines.map((l: Json) => l.text).join('');
@@ -219,6 +235,74 @@ describe('code builds through core, etcd and real build agents', () => {
     const tagged = await finished('web', tagPush.build.number);
     assert.equal(tagged.status, 'succeeded', tagged.error);
     assert.equal(tagged.imageTag, 'v2.0.0');
+  });
+
+  test("a build's push credential is a robot of its project, for the running attempt on its agent only, push-scoped to its repository, ended with the build", async () => {
+    const repo = gitRepo(`${work.path}/repos/cred`, webAppFiles(base, 'v1'));
+    await project('cred', repo, ['sh', '-c', 'sleep 60']);
+    assert.equal(
+      (await api.patch('/api/v1/build-projects/cred/settings', { timeoutSeconds: 120 })).status,
+      200,
+    );
+    const started = await api.post('/api/v1/build-projects/cred/builds', {});
+    const running = await waitFor('the compile step', async () => {
+      const b = await api.get(`/api/v1/build-projects/cred/builds/${started.body.number}`);
+      return b.body.steps.some((s: Json) => s.step === 'compile') ? b.body : undefined;
+    });
+    const [row] = await core.db.query<{ id: number }>(
+      `select b.id from builds b join build_projects p on p.id = b.build_project_id
+       where p.name = 'cred' and b.number = $1`,
+      [started.body.number],
+    );
+    const id = row?.id as number;
+    const ask = (agentId: string, taskId: string, agentToken = AGENT_TOKEN) =>
+      fetch(`${core.url}/api/v1/build-agent/builds/${id}/registry-credential`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-leengine-agent-token': agentToken },
+        body: JSON.stringify({ agentId, taskId }),
+      });
+    const other = running.agent === 'agent-a' ? 'agent-b' : 'agent-a';
+    assert.equal((await ask(running.agent, `b${id}-1`, 'not-the-agent-token-0123456789')).status, 403);
+    assert.equal((await ask(other, `b${id}-1`)).status, 403, 'another agent gets nothing');
+    assert.equal((await ask(running.agent, `b${id}-2`)).status, 403, 'another attempt gets nothing');
+    const answer = await ask(running.agent, `b${id}-1`);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get('cache-control'), 'no-store');
+    const { credential } = (await answer.json()) as { credential: { username: string; password: string } };
+    assert.equal(credential.username, `robot$build$cred+build.${started.body.number}.1`);
+    assert.match(credential.password, /^lee_robot_/);
+    const [robot] = (await api.get('/api/v1/build-projects/cred/robots')).body.items;
+    const ttl = Date.parse(robot.expiresAt) - Date.now();
+    assert.ok(ttl > 60_000 && ttl <= 120_000, `expires with the build's timeout: ${robot.expiresAt}`);
+
+    const tokenFor = (scope: string) =>
+      fetch(`${core.url}/v2/token?service=leengine-registry&scope=${scope}`, {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`,
+        },
+      });
+    const access = async (scope: string) => {
+      const r = await tokenFor(scope);
+      assert.equal(r.status, 200);
+      const jwt = ((await r.json()) as { token: string }).token;
+      return JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()).access;
+    };
+    assert.deepEqual(await access('repository:apps/cred:pull,push,delete'), [
+      { type: 'repository', name: 'apps/cred', actions: ['pull', 'push'] },
+    ]);
+    assert.deepEqual(await access('repository:apps/web:pull,push'), [
+      { type: 'repository', name: 'apps/web', actions: [] },
+    ]);
+    assert.deepEqual(await access('repository:base/busybox:pull,push'), [
+      { type: 'repository', name: 'base/busybox', actions: ['pull'] },
+    ]);
+
+    const canceled = await api.post(`/api/v1/build-projects/cred/builds/${started.body.number}/cancel`, {});
+    assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
+    assert.equal((await tokenFor('repository:apps/cred:pull')).status, 401, 'the credential ended');
+    assert.equal((await ask(running.agent, `b${id}-1`)).status, 403);
+    const tags = await api.get('/api/v1/image-groups/apps/repositories/cred/tags');
+    assert.deepEqual(tags.body.items, [], 'nothing pushed');
   });
 
   test('a repository keeps its agent; when that agent dies its running build fails within the lease TTL and the next goes to the other', async () => {

@@ -74,8 +74,11 @@ const BODY_CASES: Case[] = [
   ['PATCH', '/api/v1/image-groups/team/repositories/api', { public: 1 }, ['public']],
   // build projects: everything that later reaches git and buildah
   ['POST', '/api/v1/build-projects', { ...BUILD, gitUrl: `https://git.example.com/${SHELL}` }, ['gitUrl']],
-  // file:/// URLs pass the API (build agents refuse them unless allowed); a file URL with a host does not.
+  // file:/// URLs only where core allows local repositories (LEENGINE_BUILD_ALLOW_LOCAL_GIT:
+  // tests and the local region; builds.test.ts creates them there); a file URL with a host never.
   ['POST', '/api/v1/build-projects', { ...BUILD, gitUrl: 'file://evil.example/etc/passwd' }, ['gitUrl']],
+  ['POST', '/api/v1/build-projects', { ...BUILD, gitUrl: 'file:///srv/git/web.git' }, ['gitUrl']],
+  ['PATCH', '/api/v1/build-projects/web-build', { gitUrl: 'file:///etc' }, ['gitUrl']],
   ['POST', '/api/v1/build-projects', { ...BUILD, gitUrl: '--upload-pack=touch /tmp/x' }, ['gitUrl']],
   [
     'POST',
