@@ -50,3 +50,20 @@ test('the database password is masked in what is logged', () => {
   assert.ok(!logged.includes('s3cret'));
   assert.match(logged, /postgres:\/\/core:\*\*\*@db\.internal:5432\/leengine/);
 });
+
+test('trusted proxies are addresses or CIDRs, split on commas; anything else is refused', () => {
+  assert.deepEqual(
+    loadConfig({ LEENGINE_TRUSTED_PROXIES: '127.0.0.2, 10.0.0.0/8,::1' }).LEENGINE_TRUSTED_PROXIES,
+    ['127.0.0.2', '10.0.0.0/8', '::1'],
+  );
+  assert.equal(loadConfig({}).LEENGINE_TRUSTED_PROXIES, undefined);
+  for (const bad of ['loopback', '127.0.0.1,nginx', '300.1.1.1', '*', ',']) {
+    assert.throws(
+      () => loadConfig({ LEENGINE_TRUSTED_PROXIES: bad }),
+      (error: unknown) =>
+        error instanceof InputError &&
+        error.fields.some((f) => f.path.startsWith('LEENGINE_TRUSTED_PROXIES')),
+      bad,
+    );
+  }
+});

@@ -28,6 +28,22 @@ export const CoreConfigSchema = z.object({
     )
     .pipe(z.array(z.url({ protocol: /^https?$/ })).min(1))
     .optional(),
+  /**
+   * Comma-separated addresses or CIDRs of the reverse proxies in front of core (the
+   * region's nginx). Only a connection from one of them may name the client with
+   * X-Forwarded-For (and the scheme and host with X-Forwarded-Proto/-Host); anyone else
+   * is known by the connection's own address. Unset: nobody is trusted.
+   */
+  LEENGINE_TRUSTED_PROXIES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.union([z.ipv4(), z.cidrv4(), z.ipv6(), z.cidrv6()])).min(1))
+    .optional(),
   /** The region registry's URL: deploys check that image tags exist there and pull from its host. */
   REGISTRY_URL: z.url({ protocol: /^https?$/ }).optional(),
   /**

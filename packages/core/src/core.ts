@@ -102,6 +102,7 @@ export class Core {
         version: VERSION,
         services,
         consoleDir: config.LEENGINE_CONSOLE_DIR,
+        trustedProxies: config.LEENGINE_TRUSTED_PROXIES,
       });
       // Cells are driven from the database from the start: a restart resumes operations.
       await services.runtime.start();

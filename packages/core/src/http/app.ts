@@ -25,6 +25,11 @@ export interface AppDeps {
   services?: Services;
   /** The built console to serve at `/`, if any. */
   consoleDir?: string;
+  /**
+   * Addresses or CIDRs of the reverse proxies whose X-Forwarded-* headers are believed
+   * (`request.ip` for the login limiter); none by default.
+   */
+  trustedProxies?: string[] | undefined;
 }
 
 /** The API server, typed with the zod provider. */
@@ -46,6 +51,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: BODY_LIMIT,
     // Behind nginx in a region; request ids are propagated from it when present.
     requestIdHeader: 'x-request-id',
+    // request.ip is the nearest untrusted hop of X-Forwarded-For, read from the right: a
+    // client cannot pose as someone else by sending the header itself (through the proxy
+    // it is appended to; directly, it is ignored).
+    trustProxy: deps.trustedProxies?.length ? deps.trustedProxies : false,
     disableRequestLogging: false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

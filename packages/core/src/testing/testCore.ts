@@ -19,6 +19,8 @@ export interface TestCoreOptions {
   registryUrl?: string;
   /** ETCD_ENDPOINTS: with it, upgrades go through the SLB's gate in etcd. */
   etcdEndpoints?: string;
+  /** LEENGINE_TRUSTED_PROXIES: proxies whose X-Forwarded-For core believes. */
+  trustedProxies?: string;
   gate?: CoreDeps['gate'];
   runtime?: CoreDeps['runtime'];
 }
@@ -49,6 +51,7 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
     LEENGINE_SECRET_KEY: options.secretKey ?? SecretBox.generateKey(),
     REGISTRY_URL: options.registryUrl,
     ETCD_ENDPOINTS: options.etcdEndpoints,
+    LEENGINE_TRUSTED_PROXIES: options.trustedProxies,
     LOG_LEVEL: 'silent',
   });
   const core = await Core.create(config, {
