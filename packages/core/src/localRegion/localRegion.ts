@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import {
-  type EtcdHandle,
-  freePorts,
-  type NginxHandle,
-  type RegistryHandle,
-  Testbed,
-} from '@leengine/testbed';
+import { type EtcdHandle, freePorts, type RegistryHandle, Testbed } from '@leengine/testbed';
 import type { Logger } from 'pino';
 import { type CoreConfig, loadConfig } from '../config.ts';
 import { Core } from '../core.ts';
@@ -17,6 +11,7 @@ import { EVENTS_PATH, TOKEN_PATH } from '../registry/registryRoutes.ts';
 import { DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_SERVICE } from '../registry/registryServices.ts';
 import { TokenSigner } from '../registry/tokenSigner.ts';
 import type { FirstAdmin } from '../users/userService.ts';
+import { FRONT_DOOR_SOURCE, frontDoorConfig, type RegionTraffic, startRegionTraffic } from './traffic.ts';
 
 export interface LocalRegionOptions {
   /** Where the region keeps its state between runs (etcd, registry, PGlite). */
@@ -33,7 +28,10 @@ export interface RegionEndpoints {
   database: string;
   etcd: string;
   registry: string;
+  /** core's front door: an nginx in front of core (core trusts its X-Forwarded-For). */
   slb: string;
+  /** The SLB group `local`: an slb-agent's nginx serving applications' domains, fed by discovery. */
+  slbGroup: RegionTraffic;
   /** The region's cells: name, apiserver URL and admin kubeconfig path. */
   cells: { name: string; server: string; kubeconfig: string }[];
 }
@@ -136,7 +134,17 @@ export class LocalRegion implements AsyncDisposable {
           throw error;
         });
       const nginx = await testbed.nginx({ port: numberOr(options.env.LEENGINE_SLB_PORT, 0) || undefined });
-      await nginx.configure({ 'core.conf': proxyToCore(nginx, coreUrl) });
+      await nginx.configure({ 'core.conf': frontDoorConfig(nginx.port, coreUrl) });
+      const slbGroup = await startRegionTraffic({
+        testbed,
+        etcd,
+        cells,
+        stateDir,
+        httpPort: numberOr(options.env.LEENGINE_APPS_PORT, 0),
+      }).catch(async (error: unknown) => {
+        await core.close();
+        throw error;
+      });
       const endpoints: RegionEndpoints = {
         core: coreUrl,
         openapi: `${coreUrl}/openapi.json`,
@@ -144,6 +152,7 @@ export class LocalRegion implements AsyncDisposable {
         etcd: etcd.url,
         registry: registry.url,
         slb: `http://127.0.0.1:${nginx.port}`,
+        slbGroup,
         cells: cells.map((c) => ({ name: c.name, server: c.server, kubeconfig: c.kubeconfig })),
       };
       writeFileSync(join(stateDir, 'region.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
@@ -182,6 +191,7 @@ function coreConfig(
     REGISTRY_TOKEN_ISSUER: auth.issuer,
     REGISTRY_NOTIFICATION_SECRET: auth.notificationSecret,
     LEENGINE_SECRET_KEY: env.LEENGINE_SECRET_KEY || secretKey(stateDir),
+    LEENGINE_TRUSTED_PROXIES: [env.LEENGINE_TRUSTED_PROXIES, FRONT_DOOR_SOURCE].filter(Boolean).join(','),
   });
 }
 
@@ -227,18 +237,4 @@ function registryAuth(env: Record<string, string | undefined>, stateDir: string)
 function numberOr(value: string | undefined, fallback: number): number {
   const n = Number(value);
   return value && Number.isInteger(n) ? n : fallback;
-}
-
-/** Until the SLB capability manages it, the region's nginx fronts core. */
-function proxyToCore(nginx: NginxHandle, coreUrl: string): string {
-  return `server {
-  listen 127.0.0.1:${nginx.port};
-  location / {
-    proxy_pass ${coreUrl};
-    proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Request-Id $request_id;
-  }
-}
-`;
 }

@@ -32,14 +32,17 @@ try {
     ['database', e.database],
     ['etcd', e.etcd],
     ['registry', e.registry],
-    ['nginx (SLB)', `${e.slb}  -> core`],
+    ['nginx (core)', `${e.slb}  -> core`],
+    [`SLB ${e.slbGroup.group}`, `${e.slbGroup.http}  -> applications' domains (by Host)`],
+    ['SLB metrics', `${e.slbGroup.metrics}/metrics`],
     ...e.cells.map((c): [string, string] => [`cell ${c.name}`, `${c.server}  kubeconfig: ${c.kubeconfig}`]),
   ];
   process.stdout.write(
     `\nLeEngine local region is up (${Math.round(performance.now() - started)} ms)\n` +
       rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`).join('\n') +
       `\n  state        ${stateDir}/ (endpoints in ${stateDir}/region.json)` +
-      `\n  core log     ${logFile}\n` +
+      `\n  core log     ${logFile}` +
+      `\n  SLB logs     ${e.slbGroup.logs.agent}, ${e.slbGroup.logs.discovery}\n` +
       firstAdminNotice(region.firstAdmin) +
       'Press Ctrl-C to stop.\n',
   );

@@ -39,13 +39,16 @@ export async function startSlbNginx(
     group?: string;
     host?: string;
     workerProcesses?: number;
+    /** The plain-HTTP port on 127.0.0.1 (default: a free one). */
+    httpPort?: number;
     settings?: Partial<AgentSettingsInput>;
   } = {},
 ): Promise<SlbNginxHandle> {
   return testbed.add(
     (async () => {
       const workDir = makeWorkDir('slb-nginx');
-      const [httpPort, metricsPort] = (await freePorts(2)) as [number, number];
+      const [freeHttpPort, metricsPort] = (await freePorts(2)) as [number, number];
+      const httpPort = options.httpPort ?? freeHttpPort;
       const settings: AgentSettingsInput = {
         group: options.group ?? 'public',
         host: options.host ?? 'slb-1',
