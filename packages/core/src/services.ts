@@ -94,11 +94,13 @@ export function createServices(deps: ServicesDeps): Services {
   const limiter = new LoginLimiter({ clock, maxFailures: deps.maxFailedLogins });
   const auth = AuthService.create({ db, clock, activity, limiter, sessionTtlMs: deps.sessionTtlMs });
   const box = deps.secretKey ? SecretBox.fromKey(deps.secretKey) : undefined;
+  const registryUrl = deps.registry?.url ?? deps.registryUrl;
   const runtime = new Runtime({
     db,
     clock,
     logger: deps.logger,
     box,
+    registryHost: registryUrl ? new URL(registryUrl).host : undefined,
     gate: deps.gate ?? noLoadBalancer,
     ...deps.runtime,
   });
@@ -113,7 +115,6 @@ export function createServices(deps: ServicesDeps): Services {
     settings: deps.registry ?? defaultRegistrySettings(),
   });
   // Deploys check tags with a token core signs for itself (the registry may use token auth).
-  const registryUrl = deps.registry?.url ?? deps.registryUrl;
   const registry = new ImageRegistry(
     registryUrl,
     registryUrl

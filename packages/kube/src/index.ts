@@ -17,6 +17,7 @@ export {
   type EnvVar,
   type HealthCheck,
   namespaceManifest,
+  pullSecretManifest,
   secretManifest,
   serviceManifest,
   specHash,

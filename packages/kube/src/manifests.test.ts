@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ANNOTATIONS, LABELS } from './labels.ts';
 import {
   deploymentManifest,
+  pullSecretManifest,
   secretManifest,
   serviceManifest,
   specHash,
@@ -77,4 +78,24 @@ test('the spec hash on a Deployment changes with the spec, not with its replicas
   assert.equal(hash, specHash(spec));
   assert.equal(specHash({ ...spec, replicas: 9 }), hash);
   assert.notEqual(specHash({ ...spec, image: `${spec.image}x` }), hash);
+});
+
+test('a pull secret is a dockerconfigjson for the registry host, and versions that use it reference it', () => {
+  const secret = pullSecretManifest('shop', 'leengine-pull', {
+    host: '127.0.0.1:5000',
+    username: 'robot$app$shop',
+    password: 'lee_pull_x',
+  });
+  assert.equal(secret.type, 'kubernetes.io/dockerconfigjson');
+  assert.equal(secret.metadata?.namespace, 'shop');
+  const config = JSON.parse(Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString());
+  assert.deepEqual(config.auths['127.0.0.1:5000'], {
+    username: 'robot$app$shop',
+    password: 'lee_pull_x',
+    auth: Buffer.from('robot$app$shop:lee_pull_x').toString('base64'),
+  });
+  const withSecret = deploymentManifest({ ...spec, imagePullSecret: 'leengine-pull' });
+  assert.deepEqual(withSecret.spec?.template.spec?.imagePullSecrets, [{ name: 'leengine-pull' }]);
+  assert.equal(deploymentManifest(spec).spec?.template.spec?.imagePullSecrets, undefined);
+  assert.notEqual(specHash({ ...spec, imagePullSecret: 'leengine-pull' }), specHash(spec));
 });

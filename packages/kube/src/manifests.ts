@@ -42,6 +42,8 @@ export interface VersionSpec {
   healthCheck?: HealthCheck;
   /** Seconds between SIGTERM and SIGKILL. */
   terminationGracePeriodSeconds?: number;
+  /** The namespace's Secret the kubelet pulls the image with (see `pullSecretManifest`). */
+  imagePullSecret?: string;
 }
 
 function managed(application: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -75,6 +77,28 @@ export function serviceManifest(application: string, port?: number): V1Service {
       ports: port === undefined ? [] : [{ name: 'http', port, targetPort: 'http', protocol: 'TCP' }],
       publishNotReadyAddresses: false,
     },
+  };
+}
+
+/**
+ * A registry credential for the application's pods (`kubernetes.io/dockerconfigjson`):
+ * the kubelet hands it to containerd for pulls from `registryHost`.
+ */
+export function pullSecretManifest(
+  application: string,
+  name: string,
+  registry: { host: string; username: string; password: string },
+): V1Secret {
+  const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
+  const config = {
+    auths: { [registry.host]: { username: registry.username, password: registry.password, auth } },
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: application, labels: managed(application) },
+    type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
   };
 }
 
@@ -152,6 +176,7 @@ export function deploymentManifest(spec: VersionSpec): V1Deployment {
           terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
           enableServiceLinks: false,
           automountServiceAccountToken: false,
+          ...(spec.imagePullSecret ? { imagePullSecrets: [{ name: spec.imagePullSecret }] } : {}),
           containers: [
             {
               name: 'app',

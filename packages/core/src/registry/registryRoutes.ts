@@ -121,12 +121,7 @@ function scopesOf(values: string[]): RequestedScope[] {
 function logIssued(request: FastifyRequest, principal: Principal, issued: IssuedToken): void {
   request.log.info(
     {
-      subject:
-        principal.kind === 'user'
-          ? principal.caller.username
-          : principal.kind === 'robot'
-            ? principal.robot.username
-            : '',
+      subject: issued.subject,
       via: principal.kind === 'user' ? principal.caller.via : principal.kind,
       access: issued.access.map((a) => `${a.type}:${a.name}:${a.actions.join(',')}`),
     },

@@ -23,6 +23,8 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { findImageGroup } from '../imageGroups/imageGroupStore.ts';
 import { insertImageRepository } from '../imageRepositories/imageRepositoryStore.ts';
 import { addMember } from '../members/memberStore.ts';
+import { findPullCredentialBySecret } from '../pullSecrets/pullCredentialStore.ts';
+import { PULL_SECRET_PREFIX } from '../pullSecrets/pullCredentials.ts';
 import { ROBOT_SECRET_PREFIX } from '../robots/robotService.ts';
 import { findRobotBySecret, type RobotRow, touchRobot } from '../robots/robotStore.ts';
 import type { RequestedScope } from './scope.ts';
@@ -32,7 +34,9 @@ import type { AccessEntry, TokenSigner } from './tokenSigner.ts';
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'user'; caller: Caller }
-  | { kind: 'robot'; robot: RobotRow; repositoryId: number | null };
+  | { kind: 'robot'; robot: RobotRow; repositoryId: number | null }
+  /** An application's pull credential (the cells' `leengine-pull` Secret): pulls what its deploys were granted. */
+  | { kind: 'application'; applicationId: number; username: string; repositoryIds: number[] };
 
 /** The subject of the tokens core mints for itself (no user name holds `$`). */
 export const CORE_SUBJECT = '$leengine-core';
@@ -55,6 +59,8 @@ export interface RegistryTokenServiceDeps {
 
 export interface IssuedToken {
   token: string;
+  /** Whom it was issued to (`sub`): a user's or robot's name, empty for anonymous. */
+  subject: string;
   expiresIn: number;
   issuedAt: string;
   access: AccessEntry[];
@@ -107,7 +113,11 @@ export class RegistryTokenService {
     if (!credentials) return { kind: 'anonymous' };
     const { username, password } = credentials;
     const limiter = this.#deps.limiter;
-    if (password.startsWith(ROBOT_SECRET_PREFIX) || password.startsWith(TOKEN_PREFIX)) {
+    if (
+      password.startsWith(ROBOT_SECRET_PREFIX) ||
+      password.startsWith(TOKEN_PREFIX) ||
+      password.startsWith(PULL_SECRET_PREFIX)
+    ) {
       limiter.check(username, address);
       const principal = await this.#bySecret(username, password).catch(() => undefined);
       if (!principal) {
@@ -160,7 +170,7 @@ export class RegistryTokenService {
       jti: randomBytes(16).toString('hex'),
       access,
     });
-    return { token, expiresIn: this.#deps.ttlSeconds, issuedAt: now.toISOString(), access };
+    return { token, subject, expiresIn: this.#deps.ttlSeconds, issuedAt: now.toISOString(), access };
   }
 
   async #bySecret(username: string, secret: string): Promise<Principal | undefined> {
@@ -168,6 +178,10 @@ export class RegistryTokenService {
     if (secret.startsWith(TOKEN_PREFIX)) {
       const caller = await auth.authenticate({ bearer: secret });
       return caller && caller.username === username ? { kind: 'user', caller } : undefined;
+    }
+    if (secret.startsWith(PULL_SECRET_PREFIX)) {
+      const found = await findPullCredentialBySecret(db, hashSecret(secret));
+      return found && found.username === username ? { kind: 'application', ...found } : undefined;
     }
     const robot = await findRobotBySecret(db, hashSecret(secret));
     const now = clock();
@@ -231,6 +245,8 @@ export class RegistryTokenService {
       const { robot, repositoryId } = principal;
       const mine = robot.imageGroupId !== null ? ref.groupId === robot.imageGroupId : ref.id === repositoryId;
       if (mine) for (const a of robot.actions) allowed.add(a);
+    } else if (principal.kind === 'application' && principal.repositoryIds.includes(ref.id)) {
+      allowed.add('pull');
     }
     return allowed;
   }
@@ -351,5 +367,7 @@ function subjectOf(principal: Principal): string {
       return principal.caller.username;
     case 'robot':
       return principal.robot.username;
+    case 'application':
+      return principal.username;
   }
 }

@@ -5,6 +5,7 @@ import {
   LABELS,
   MANAGED_BY,
   namespaceManifest,
+  pullSecretManifest,
   type ReconcileResult,
   requeueAfter,
   secretManifest,
@@ -17,6 +18,7 @@ import { deletePlacement, placementsOf, recordSync } from '../applications/place
 import type { Clock } from '../clock.ts';
 import type { SecretBox } from '../crypto/secretBox.ts';
 import type { Database, Queryable } from '../db/database.ts';
+import { ensurePullCredential, PULL_SECRET_NAME } from '../pullSecrets/pullCredentials.ts';
 import { versionSpec } from '../versions/versionSpec.ts';
 import {
   deleteVersionCells,
@@ -35,6 +37,8 @@ export interface CellSyncDeps {
   clock: Clock;
   logger: Logger;
   connections: CellConnections;
+  /** The region registry's host as cells reach it: every namespace gets a pull secret for it. */
+  registryHost?: string | undefined;
   /** The application's observed state changed: its running operation may move on. */
   observed(applicationId: number): void;
   /** Reconcile `application` in `cell` (the sweep finds strays). */
@@ -54,6 +58,8 @@ export class CellSync {
   readonly #deps: CellSyncDeps;
   /** Service specs last applied per application@cell (a change, or a restart, applies again). */
   readonly #services = new Map<string, string>();
+  /** Pull secrets last applied per application@cell (the secret's username: it never changes otherwise). */
+  readonly #pullSecrets = new Map<string, string>();
 
   constructor(deps: CellSyncDeps) {
     this.#deps = deps;
@@ -80,6 +86,7 @@ export class CellSync {
       return pending ? requeueAfter(PENDING_RECHECK_MS) : done;
     } catch (error) {
       this.#services.delete(`${application}@${cell}`);
+      this.#pullSecrets.delete(`${application}@${cell}`);
       const message = error instanceof Error ? error.message : String(error);
       await recordSync(db, app.id, cellRow.id, message.slice(0, 1000), this.#deps.clock()).catch(() => {});
       throw error;
@@ -123,6 +130,23 @@ export class CellSync {
     if (state === 'absent' || this.#services.get(serviceKey) !== JSON.stringify(service)) {
       await client.apply(service);
       this.#services.set(serviceKey, JSON.stringify(service));
+    }
+    if (this.#deps.registryHost && box && (state === 'absent' || !this.#pullSecrets.has(serviceKey))) {
+      // Before any Deployment: its pods pull with it.
+      const credential = await ensurePullCredential(
+        db,
+        box,
+        { id: applicationId, name: application },
+        this.#deps.clock(),
+      );
+      await client.apply(
+        pullSecretManifest(application, PULL_SECRET_NAME, {
+          host: this.#deps.registryHost,
+          username: credential.username,
+          password: credential.secret,
+        }),
+      );
+      this.#pullSecrets.set(serviceKey, credential.username);
     }
 
     const deployments = new Map((await client.deployments(application)).map((d) => [d.version, d]));
@@ -239,6 +263,7 @@ export class CellSync {
       await recomputeAllocation(tx, applicationId);
     });
     this.#services.delete(`${application}@${cell}`);
+    this.#pullSecrets.delete(`${application}@${cell}`);
     this.#deps.logger.info({ application, cell }, 'application left the cell');
     this.#deps.observed(applicationId);
     return done;
@@ -247,6 +272,7 @@ export class CellSync {
   /** Deletes the namespace if LeEngine made it; done once it is gone. */
   async #removeNamespace(client: CellClient, application: string): Promise<ReconcileResult> {
     this.#services.delete(`${application}@${client.cell}`);
+    this.#pullSecrets.delete(`${application}@${client.cell}`);
     let labels: Record<string, string> | undefined;
     try {
       labels = (await client.core.readNamespace({ name: application })).metadata?.labels;

@@ -21,6 +21,8 @@ export interface RuntimeDeps {
   logger: Logger;
   box: SecretBox | undefined;
   gate: TrafficGate;
+  /** The region registry's host as cells reach it: application namespaces get a pull secret for it. */
+  registryHost?: string | undefined;
   /** Every placement and running operation is reconciled at least this often. Default 30 s. */
   resyncMs?: number;
   /** Default 5 s. */
@@ -70,6 +72,7 @@ export class Runtime implements RuntimeSignals, CellAccess {
       clock,
       logger: this.#logger,
       connections: this.connections,
+      registryHost: deps.registryHost,
       observed: (applicationId) => void this.#operationsOf(applicationId),
       enqueue: (application, cell) => this.cells.enqueue(`${application}@${cell}`),
     });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { freePorts, type RegistryHandle, type Testbed } from '@leengine/testbed';
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../config.ts';
-import { Core } from '../core.ts';
+import { Core, type CoreDeps } from '../core.ts';
 import { EVENTS_PATH, TOKEN_PATH } from '../registry/registryRoutes.ts';
 import { TokenSigner } from '../registry/tokenSigner.ts';
 import { ApiClient } from './apiClient.ts';
@@ -39,7 +39,12 @@ export const REGISTRY_ISSUER = 'leengine-core';
  */
 export async function startRegistryCore(
   testbed: Testbed,
-  options: { env?: Record<string, string>; logger?: Logger; databaseUrl?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    logger?: Logger;
+    databaseUrl?: string;
+    runtime?: CoreDeps['runtime'];
+  } = {},
 ): Promise<RegistryCore> {
   const keyDir = mkdtempSync(join(tmpdir(), 'leengine-token-'));
   const signer = TokenSigner.fromDir(keyDir);
@@ -80,6 +85,7 @@ export async function startRegistryCore(
   const core = await Core.create(config, {
     logger: options.logger ?? pino({ level: 'silent' }),
     clock: () => new Date(Date.now() + offsetMs),
+    ...(options.runtime ? { runtime: options.runtime } : {}),
   });
   try {
     const url = await core.listen();

@@ -15,6 +15,11 @@ export class ImageRegistry {
     this.#client = client;
   }
 
+  /** The registry's host as cells reach it (`host:port`); undefined without a configured registry. */
+  get host(): string | undefined {
+    return this.#url?.host;
+  }
+
   /** What the cells pull: `host:port/repository:tag` (the registry's host as the cells reach it). */
   reference(repository: string, tag: string): string {
     return this.#url ? `${this.#url.host}/${repository}:${tag}` : `${repository}:${tag}`;
@@ -27,8 +32,13 @@ export class ImageRegistry {
   async assertTagExists(repository: string, tag: string): Promise<void> {
     if (!this.#client) return;
     if (await this.#client.manifest(repository, tag)) return;
-    throw new InputError(`image ${repository}:${tag} is not in the registry`, [
-      { in: 'body', path: 'image.tag', message: `no tag "${tag}" in ${repository}` },
-    ]);
+    throw notInRegistry(repository, tag);
   }
+}
+
+/** The one refusal for a missing tag, a missing repository and one the deployer may not pull. */
+export function notInRegistry(repository: string, tag: string): InputError {
+  return new InputError(`image ${repository}:${tag} is not in the registry`, [
+    { in: 'body', path: 'image.tag', message: `no tag "${tag}" in ${repository}` },
+  ]);
 }

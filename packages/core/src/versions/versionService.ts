@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  can,
   type DeployVersion,
   InputError,
   type NewVersion,
@@ -10,6 +11,8 @@ import {
   type ScaleVersion,
   type Version,
 } from '@leengine/common';
+import { grantOf } from '../access/authorize.ts';
+import { findResource, type ResourceRef } from '../access/resourceRef.ts';
 import type { ActivityService } from '../activity/activityService.ts';
 import type { ApplicationRow } from '../applications/applicationStore.ts';
 import { loadApplication } from '../applications/loadApplication.ts';
@@ -28,9 +31,10 @@ import {
 } from '../operations/operationStore.ts';
 import { toOperation } from '../operations/operationView.ts';
 import { scaleSteps, upgradeSteps } from '../operations/steps.ts';
+import { grantRepository } from '../pullSecrets/pullCredentialStore.ts';
 import type { QuotaService } from '../quotas/quotaService.ts';
 import type { RuntimeSignals } from '../runtime/signals.ts';
-import type { ImageRegistry } from './imageRegistry.ts';
+import { type ImageRegistry, notInRegistry } from './imageRegistry.ts';
 import { resolveInstances, spreadTotal, totalOf } from './instances.ts';
 import {
   activeVersions,
@@ -149,6 +153,8 @@ export class VersionService {
       );
       throw error;
     }
+    // The application's pull credential will pull this repository: only if the deployer may.
+    await pullableRepository(db, caller, input.image);
     await this.#deps.registry.assertTagExists(input.image.repository, input.image.tag);
     const id = await this.#deps.activity.change(
       caller,
@@ -170,6 +176,15 @@ export class VersionService {
         const replaced = await activeVersions(tx, row.id);
         const at = clock();
         const name = `v${number}`;
+        const repository = await pullableRepository(tx, caller, input.image);
+        if (repository) {
+          await grantRepository(tx, {
+            applicationId: row.id,
+            repositoryId: repository.id,
+            grantedById: caller.userId,
+            at,
+          });
+        }
         const versionId = await insertVersion(tx, {
           applicationId: row.id,
           number,
@@ -187,6 +202,8 @@ export class VersionService {
           terminationGraceSeconds: input.terminationGracePeriodSeconds,
           replicas,
           state: 'active',
+          // With a registry, cells get the application's pull secret and its pods use it.
+          pullSecret: this.#deps.registry.host !== undefined,
           createdById: caller.userId,
           at,
         });
@@ -400,6 +417,24 @@ export class VersionService {
     if (!op) throw new Error(`operation ${id} vanished`);
     return toOperation(this.#deps.db, op);
   }
+}
+
+/**
+ * The repository core knows under the image's name, when the caller may pull it;
+ * undefined for a repository core does not know (the registry check decides). One the
+ * caller may not pull is refused exactly like a missing tag, so nothing leaks.
+ */
+async function pullableRepository(
+  q: Queryable,
+  caller: Caller,
+  image: DeployVersion['image'],
+): Promise<ResourceRef | undefined> {
+  const ref = await findResource(q, 'image-repository', image.repository);
+  if (!ref) return undefined;
+  if (!can(await grantOf(q, caller, ref), 'image-repository', 'pull')) {
+    throw notInRegistry(image.repository, image.tag);
+  }
+  return ref;
 }
 
 /** What the activity record keeps of a deploy: secret values never. */

@@ -1,6 +1,7 @@
 import type { VersionSpec } from '@leengine/kube';
 import type { SecretBox } from '../crypto/secretBox.ts';
 import { requireBox } from '../crypto/secretBox.ts';
+import { PULL_SECRET_NAME } from '../pullSecrets/pullCredentials.ts';
 import { envContext, type VersionRow } from './versionStore.ts';
 
 /** A version as it runs in one cell: its Deployment's spec, secret values opened. */
@@ -43,5 +44,6 @@ export function versionSpec(
         }
       : {}),
     terminationGracePeriodSeconds: version.terminationGraceSeconds,
+    ...(version.pullSecret ? { imagePullSecret: PULL_SECRET_NAME } : {}),
   };
 }

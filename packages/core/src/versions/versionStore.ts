@@ -29,6 +29,8 @@ export interface VersionRow {
   terminationGraceSeconds: number;
   replicas: Replicas;
   state: 'active' | 'retired';
+  /** Its pods pull with the application's `leengine-pull` Secret (versions deployed since pull secrets exist). */
+  pullSecret: boolean;
   createdBy: string;
   createdAt: Date;
   updatedAt: Date;
@@ -48,7 +50,7 @@ export interface VersionCellRow {
 const COLUMNS = `v.id, v.application_id as "applicationId", v.number, v.name, v.image_repository as "imageRepository",
   v.image_tag as "imageTag", v.image, v.port, v.cpu_request as "cpuRequest", v.cpu_limit as "cpuLimit",
   v.memory_request as "memoryRequest", v.memory_limit as "memoryLimit", v.env, v.health_check as "healthCheck",
-  v.termination_grace_seconds as "terminationGraceSeconds", v.replicas, v.state, u.username as "createdBy", v.created_at as "createdAt", v.updated_at as "updatedAt"`;
+  v.termination_grace_seconds as "terminationGraceSeconds", v.replicas, v.state, v.pull_secret as "pullSecret", u.username as "createdBy", v.created_at as "createdAt", v.updated_at as "updatedAt"`;
 const FROM = 'versions v join users u on u.id = v.created_by';
 
 /** The context a secret env value is sealed for: its application, version and name. */
@@ -103,8 +105,8 @@ export async function insertVersion(
   const [row] = await q.query<{ id: number }>(
     `insert into versions (application_id, number, name, image_repository, image_tag, image, port, cpu_request,
        cpu_limit, memory_request, memory_limit, env, health_check, termination_grace_seconds, replicas, state,
-       created_by, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15::jsonb, $16, $17, $18, $18)
+       created_by, created_at, updated_at, pull_secret)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15::jsonb, $16, $17, $18, $18, $19)
      returning id`,
     [
       v.applicationId,
@@ -125,6 +127,7 @@ export async function insertVersion(
       v.state,
       v.createdById,
       v.at,
+      v.pullSecret,
     ],
   );
   return (row as { id: number }).id;
