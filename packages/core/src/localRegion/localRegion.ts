@@ -40,8 +40,8 @@ export interface RegionEndpoints {
  * A complete local region on this machine: etcd (message bus), the region registry
  * (token auth at core, notifications to core),
  * two Kubernetes cells with a real node each (LEENGINE_LOCAL_CELLS to change) registered in
- * core as region `local`, an nginx SLB node in front of core, and leengine-core on PGlite
- * (or DATABASE_URL).
+ * core as region `local`, an nginx in front of core, the SLB group `local` (traffic.ts),
+ * and leengine-core on PGlite (or DATABASE_URL).
  * Later capabilities add build agents and monitoring here.
  */
 export class LocalRegion implements AsyncDisposable {
