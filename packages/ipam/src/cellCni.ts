@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CellCni } from '@leengine/testbed';
+import { Etcd3 } from 'etcd3';
+import { Ipam } from './ipam.ts';
 
 const PACKAGE = resolve(import.meta.dirname, '..');
 const DEBIAN_LOOPBACK = '/usr/lib/cni/loopback';
@@ -20,33 +21,31 @@ export interface LeengineCellCniOptions {
  * The container network of a testbed or local-region cell: leengine-cni on the cell's
  * reserved subnet (added as the cell's segment, the gateway on the node's bridge). Pass
  * it as `startCell({ cni })`.
+ *
+ * A cell's node always starts from nothing (no sandbox survives a restart, and nothing
+ * ran DEL for the pods of the previous run), so before its kubelet starts, the addresses
+ * still recorded for the node are released: the recreated pods take them again instead
+ * of the old ones leaking.
  */
 export function leengineCellCni(options: LeengineCellCniOptions): CellCni {
   makeCniBinDir(options.binDir);
   return {
     binDir: options.binDir,
-    writeConfig(confDir, context) {
-      // writeConfig is synchronous: cnictl adds the segment (once; --exist-ok on restarts).
-      const added = spawnSync(
-        join(PACKAGE, 'bin/cnictl'),
-        [
-          '--etcd',
-          options.etcdEndpoints.join(','),
-          '--cell',
-          context.cell,
-          'segment',
-          'add',
-          context.subnet.cidr,
-          '--gateway',
-          context.subnet.gateway,
-          '--exist-ok',
-        ],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
-      if (added.status !== 0) {
+    async writeConfig(confDir, context) {
+      const client = new Etcd3({ hosts: options.etcdEndpoints });
+      try {
+        const ipam = Ipam.create({ client, cell: context.cell });
+        const { cidr, gateway } = context.subnet;
+        const existing = (await ipam.listSegments()).find((s) => s.cidr === cidr && s.gateway === gateway);
+        if (!existing) await ipam.addSegment({ cidr, gateway });
+        await releaseNodeAddresses(ipam, context.node);
+      } catch (error) {
         throw new Error(
-          `cnictl segment add ${context.subnet.cidr} for cell ${context.cell}: ${added.stderr}`,
+          `leengine-cni for cell ${context.cell} (segment ${context.subnet.cidr}): ${(error as Error).message}`,
+          { cause: error },
         );
+      } finally {
+        client.close();
       }
       mkdirSync(confDir, { recursive: true });
       writeFileSync(
@@ -55,6 +54,16 @@ export function leengineCellCni(options: LeengineCellCniOptions): CellCni {
       );
     },
   };
+}
+
+/**
+ * Releases every address a node's runtime asked for (each only if unchanged since read).
+ * Only for a node with no pod sandbox at all, i.e. before its runtime starts.
+ */
+export async function releaseNodeAddresses(ipam: Ipam, node: string): Promise<string[]> {
+  const stale = (await ipam.listAllocations()).items.filter((a) => a.value.node === node);
+  await Promise.all(stale.map((a) => ipam.releaseAddress(a.value.ip, { expectedRevision: a.modRevision })));
+  return stale.map((a) => a.value.ip);
 }
 
 /** The conflist the runtime reads (see docs/ipam.md, "In a cell"). */

@@ -11,6 +11,7 @@ import { EVENTS_PATH, TOKEN_PATH } from '../registry/registryRoutes.ts';
 import { DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_SERVICE } from '../registry/registryServices.ts';
 import { TokenSigner } from '../registry/tokenSigner.ts';
 import type { FirstAdmin } from '../users/userService.ts';
+import { localCellNetwork } from './cellNetwork.ts';
 import { FRONT_DOOR_SOURCE, frontDoorConfig, type RegionTraffic, startRegionTraffic } from './traffic.ts';
 
 export interface LocalRegionOptions {
@@ -110,13 +111,20 @@ export class LocalRegion implements AsyncDisposable {
       }
       const cellCount = numberOr(options.env.LEENGINE_LOCAL_CELLS, 2);
       const cells = await Promise.all(
-        Array.from({ length: cellCount }, (_, i) =>
+        Array.from({ length: cellCount }, async (_, i) =>
           testbed.cell({
             name: `local-${i + 1}`,
             etcd,
             registry,
             registryCredentials: cellImagePush,
             dir: join(stateDir, 'cells', `local-${i + 1}`),
+            // leengine-cni and its node agent; the same segment at every start
+            ...(await localCellNetwork({
+              testbed,
+              etcd,
+              cell: `local-${i + 1}`,
+              dir: join(stateDir, 'cells', `local-${i + 1}`),
+            })),
           }),
         ),
       ).catch(async (error: unknown) => {

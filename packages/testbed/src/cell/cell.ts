@@ -30,11 +30,11 @@ import {
 export interface CellCni {
   /** Directory with the plugin executables (must also hold `loopback`). */
   binDir: string;
-  /** Writes the node's CNI config into `confDir`. */
+  /** Writes the node's CNI config into `confDir`; runs after the bridge exists, before the kubelet starts. */
   writeConfig(
     confDir: string,
     context: { cell: string; node: string; subnet: PodSubnet; stateDir: string },
-  ): void;
+  ): void | Promise<void>;
 }
 
 export interface CellOptions {
@@ -54,6 +54,12 @@ export interface CellOptions {
   /** KWOK-managed simulated nodes (tainted `kwok.x-k8s.io/node=fake:NoSchedule`). */
   fakeNodes?: number;
   cni?: CellCni;
+  /**
+   * Always use the pod subnet 10.88.<podSubnetIndex>.0/24 (its bridge `lecell<n>`), e.g. so
+   * that a cell's IPAM segment stays the same across restarts; the start fails if another
+   * running cell holds it. Default: any free one.
+   */
+  podSubnetIndex?: number;
   /**
    * Keep the cell here across restarts (its PKI, and through the shared etcd its API
    * objects; the node's runtime state is started afresh). Default: a temp dir.
@@ -167,7 +173,7 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
 
     let node: RealNode | undefined;
     if (nodes === 1 && options.registry && images) {
-      subnet = reservePodSubnet();
+      subnet = reservePodSubnet(options.podSubnetIndex);
       createBridge(subnet);
       const nodeDir = join(workDir.path, 'node');
       // A node starts from nothing: its pods are recreated from the apiserver's state.
@@ -183,7 +189,7 @@ export async function startCell(options: CellOptions): Promise<CellHandle> {
         binDir: DEBIAN_CNI_BIN,
         writeConfig: (confDir, ctx) => writeBridgeCniConfig(confDir, ctx.stateDir, ctx.cell, ctx.subnet),
       };
-      cni.writeConfig(join(nodeDir, 'cni', 'net.d'), {
+      await cni.writeConfig(join(nodeDir, 'cni', 'net.d'), {
         cell,
         node: nodeName,
         subnet,

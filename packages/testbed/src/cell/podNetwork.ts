@@ -38,10 +38,18 @@ export interface PodSubnet {
 /**
  * Reserves a /24 for one cell's real node by creating a directory (atomic, so parallel
  * test processes never share a subnet); the guardian frees it if this process dies.
+ * With `wanted`, exactly 10.88.<wanted>.0/24 (a cell whose addresses must stay the same
+ * across restarts), failing if another process holds it.
  */
-export function reservePodSubnet(): PodSubnet {
+export function reservePodSubnet(wanted?: number): PodSubnet {
   mkdirSync(RESERVATIONS, { recursive: true });
-  const order = Array.from({ length: 250 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+  if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 1 && wanted <= 250)) {
+    throw new Error(`pod subnet index ${wanted}: must be 1..250 (10.88.<index>.0/24)`);
+  }
+  const order =
+    wanted !== undefined
+      ? [wanted]
+      : Array.from({ length: 250 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
   for (const index of order) {
     const dir = join(RESERVATIONS, String(index));
     try {
@@ -67,7 +75,11 @@ export function reservePodSubnet(): PodSubnet {
       },
     };
   }
-  throw new Error('no free pod subnet in 10.88.0.0/16 (250 cells running?)');
+  throw new Error(
+    wanted !== undefined
+      ? `pod subnet 10.88.${wanted}.0/24 is held by another running cell (${join(RESERVATIONS, String(wanted))})`
+      : 'no free pod subnet in 10.88.0.0/16 (250 cells running?)',
+  );
 }
 
 /**
