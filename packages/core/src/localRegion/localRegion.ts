@@ -11,6 +11,7 @@ import { EVENTS_PATH, TOKEN_PATH } from '../registry/registryRoutes.ts';
 import { DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_SERVICE } from '../registry/registryServices.ts';
 import { TokenSigner } from '../registry/tokenSigner.ts';
 import type { FirstAdmin } from '../users/userService.ts';
+import { startLocalBuildAgent, withLocalBuilds } from './buildAgent.ts';
 import { localCellNetwork } from './cellNetwork.ts';
 import { FRONT_DOOR_SOURCE, frontDoorConfig, type RegionTraffic, startRegionTraffic } from './traffic.ts';
 
@@ -97,7 +98,10 @@ export class LocalRegion implements AsyncDisposable {
           ],
         }),
       ]);
-      const config = coreConfig(options.env, stateDir, etcd, registry, { ...auth, port: corePort });
+      const config = coreConfig(withLocalBuilds(options.env), stateDir, etcd, registry, {
+        ...auth,
+        port: corePort,
+      });
       const core = await Core.create(config, options.logger ? { logger: options.logger } : {});
       let firstAdmin: FirstAdmin | null;
       let cellImagePush: string;
@@ -105,6 +109,7 @@ export class LocalRegion implements AsyncDisposable {
         firstAdmin = await core.ensureFirstAdmin();
         await core.listen();
         cellImagePush = await systemImageCredentials(core.db, core.services);
+        await testbed.add(startLocalBuildAgent({ stateDir, etcdUrl: etcd.url, core }));
       } catch (error) {
         await core.close();
         throw error;

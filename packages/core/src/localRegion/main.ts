@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DomainError } from '@leengine/common';
 import pino from 'pino';
 import type { FirstAdmin } from '../users/userService.ts';
+import { LOCAL_BUILD_AGENT_ID } from './buildAgent.ts';
 import { LocalRegion } from './localRegion.ts';
 
 /** Shown once, on the start that created the admin: the password is not stored in clear anywhere. */
@@ -36,6 +37,7 @@ try {
     [`SLB ${e.slbGroup.group}`, `${e.slbGroup.http}  -> applications' domains (by Host)`],
     ['SLB metrics', `${e.slbGroup.metrics}/metrics`],
     ...e.cells.map((c): [string, string] => [`cell ${c.name}`, `${c.server}  kubeconfig: ${c.kubeconfig}`]),
+    ['build agent', `${LOCAL_BUILD_AGENT_ID}  log: ${join(stateDir, 'build', 'build-agent.log')}`],
   ];
   process.stdout.write(
     `\nLeEngine local region is up (${Math.round(performance.now() - started)} ms)\n` +
