@@ -50,6 +50,7 @@ test('the actions later capabilities need are in the table', () => {
     'exec',
     'logs',
     'manage-domains',
+    'manage-fixed-addresses',
     'manage-members',
     'read',
     'read-activity',

@@ -71,6 +71,10 @@ const table = {
     },
     'read-activity': { min: 'reporter', description: 'Read the activity feed' },
     'manage-domains': { min: 'master', description: 'Bind and unbind domains on SLB groups' },
+    'manage-fixed-addresses': {
+      min: 'master',
+      description: "Reserve and release the application's fixed container addresses (a pool per cell)",
+    },
     logs: { min: 'reporter', description: 'Read container logs' },
     exec: { min: 'master', description: 'Open a shell in a running container' },
   },

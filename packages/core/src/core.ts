@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { Ipam } from '@leengine/ipam';
 import { SlbStore } from '@leengine/slb';
 import { Etcd3 } from 'etcd3';
 import pino, { type Logger } from 'pino';
@@ -8,6 +9,8 @@ import { type Clock, systemClock } from './clock.ts';
 import { type CoreConfig, redactConfig } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import type { WithFixedAddresses } from './fixedAddresses/fixedAddressRoutes.ts';
+import { FixedAddressService } from './fixedAddresses/fixedAddressService.ts';
 import { type App, buildApp } from './http/app.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import type { RegistrySettings } from './registry/registryServices.ts';
@@ -93,6 +96,14 @@ export class Core {
           db,
           activity: services.activity,
           store: SlbStore.create({ client: slbClient }),
+          logger,
+        });
+        // The cells' IPAM is in the region's etcd too (leengine-cni, docs/ipam.md).
+        const client = slbClient;
+        (services as WithFixedAddresses).fixedAddresses = FixedAddressService.create({
+          db,
+          activity: services.activity,
+          ipam: (cell) => Ipam.create({ client, cell }),
           logger,
         });
       }

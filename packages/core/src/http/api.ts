@@ -6,6 +6,7 @@ import { buildProjectRoutes } from '../buildProjects/buildProjectRoutes.ts';
 import { buildRoutes } from '../builds/buildRoutes.ts';
 import { containerRoutes } from '../containers/containerRoutes.ts';
 import { eventRoutes } from '../events/eventRoutes.ts';
+import { fixedAddressRoutes } from '../fixedAddresses/fixedAddressRoutes.ts';
 import { imageGroupRoutes } from '../imageGroups/imageGroupRoutes.ts';
 import { imageRepositoryRoutes } from '../imageRepositories/imageRepositoryRoutes.ts';
 import { operationRoutes } from '../operations/operationRoutes.ts';
@@ -34,6 +35,7 @@ export function apiV1(services: Services): FastifyPluginAsyncZod {
       regionRoutes(services),
       applicationRoutes(services),
       slbRoutes(services),
+      fixedAddressRoutes(services),
       versionRoutes(services),
       operationRoutes(services),
       eventRoutes(services),

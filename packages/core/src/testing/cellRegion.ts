@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CellClient } from '@leengine/kube';
-import type { CellHandle, EtcdHandle, RegistryHandle, Testbed } from '@leengine/testbed';
+import type { CellCni, CellHandle, EtcdHandle, RegistryHandle, Testbed } from '@leengine/testbed';
 import type { ApiClient, Json } from './apiClient.ts';
 import { startTestCore, type TestCore, type TestCoreOptions } from './testCore.ts';
 
@@ -20,16 +20,25 @@ export interface CellRegion {
 
 /**
  * Starts etcd, the registry, `cellNames` real cells and core, and registers the cells as
- * region `test`. `withEtcd`: core gets ETCD_ENDPOINTS (and so the SLB's gate).
+ * region `test`. `withEtcd`: core gets ETCD_ENDPOINTS (and so the SLB's gate and the
+ * cells' IPAM); `cni`: the cells' pod network.
  */
 export async function startCellRegion(
   testbed: Testbed,
   cellNames: string[],
-  options: TestCoreOptions & { withEtcd?: boolean } = {},
+  options: TestCoreOptions & {
+    withEtcd?: boolean;
+    /** The pod network of each cell (default: the testbed's bridge + host-local). */
+    cni?: (cell: string, etcd: EtcdHandle) => Promise<CellCni>;
+  } = {},
 ): Promise<CellRegion> {
   const [etcd, registry] = await Promise.all([testbed.etcd(), testbed.registry()]);
-  const cells = await Promise.all(cellNames.map((name) => testbed.cell({ name, etcd, registry })));
-  const { withEtcd, ...coreOptions } = options;
+  const { withEtcd, cni, ...coreOptions } = options;
+  const cells = await Promise.all(
+    cellNames.map(async (name) =>
+      testbed.cell({ name, etcd, registry, ...(cni ? { cni: await cni(name, etcd) } : {}) }),
+    ),
+  );
   const core = await startTestCore({
     registryUrl: registry.url,
     runtime: { resyncMs: 5000, healthIntervalMs: 1000 },

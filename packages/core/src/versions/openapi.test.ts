@@ -23,6 +23,9 @@ test('/openapi.json documents regions, cells, versions, operations, events, cont
     ['/api/v1/applications/{name}/events', 'get'],
     ['/api/v1/applications/{name}/containers', 'get'],
     ['/api/v1/applications/{name}/cells/{cell}/containers/{pod}/logs', 'get'],
+    ['/api/v1/applications/{name}/fixed-addresses', 'get'],
+    ['/api/v1/applications/{name}/fixed-addresses', 'put', 'FixedAddressRequest'],
+    ['/api/v1/applications/{name}/fixed-addresses', 'delete'],
   ];
   for (const [path, method, body] of expected) {
     const operation = doc.paths[path]?.[method];
@@ -39,7 +42,14 @@ test('/openapi.json documents regions, cells, versions, operations, events, cont
     'Operation',
     'ApplicationEvent',
     'ContainerList',
+    'FixedAddresses',
   ]) {
     assert.ok(doc.components.schemas[schema], `schema ${schema}`);
   }
+});
+
+test('without etcd (no IPAM), fixed addresses answer 503 as problem+json', async () => {
+  const answer = await tc.admin.get('/api/v1/applications/any/fixed-addresses');
+  assert.equal(answer.status, 503);
+  assert.match(answer.body.detail, /ETCD_ENDPOINTS/);
 });

@@ -1,0 +1,159 @@
+import {
+  ConflictError,
+  DomainError,
+  type FixedAddresses,
+  type FixedAddressPool,
+  type FixedAddressRequest,
+  UnavailableError,
+} from '@leengine/common';
+import { ExhaustedError, type Ipam, type Pool } from '@leengine/ipam';
+import type { Logger } from 'pino';
+import type { ActivityService } from '../activity/activityService.ts';
+import { loadApplication } from '../applications/loadApplication.ts';
+import { placementsOf } from '../applications/placementStore.ts';
+import type { Caller } from '../auth/caller.ts';
+import type { Database } from '../db/database.ts';
+
+export interface FixedAddressServiceDeps {
+  db: Database;
+  activity: ActivityService;
+  /** The IPAM of a cell (in the region's etcd, where the cell's leengine-cni keeps it). */
+  ipam: (cell: string) => Ipam;
+  logger: Logger;
+}
+
+/**
+ * Fixed container addresses (the seed's problem 1): an application's Masters ask for a
+ * pool of N addresses per cell; it is reserved in each cell's IPAM as the pool of the
+ * application's namespace, from which leengine-cni then gives every pod of the
+ * application its address, and nothing else. A gray upgrade's new pods therefore take
+ * addresses of the same range, and those the old pods free are there for the next one.
+ */
+export class FixedAddressService {
+  readonly #deps: FixedAddressServiceDeps;
+
+  private constructor(deps: FixedAddressServiceDeps) {
+    this.#deps = deps;
+  }
+
+  static create(deps: FixedAddressServiceDeps): FixedAddressService {
+    return new FixedAddressService(deps);
+  }
+
+  /** The application's pools, cell by cell, with the addresses in use. */
+  async get(caller: Caller, application: string): Promise<FixedAddresses> {
+    const { row } = await loadApplication(this.#deps.db, caller, application, 'read');
+    const cells = (await placementsOf(this.#deps.db, row.id)).map((p) => p.cell);
+    return this.#view(application, cells);
+  }
+
+  /**
+   * Reserves a pool of `size` addresses in every active cell of the application (a cell
+   * that already has one of that size keeps it). All or nothing: if one cell has no room,
+   * the pools made by this call are removed again and nothing is recorded but the refusal.
+   */
+  async reserve(caller: Caller, application: string, input: FixedAddressRequest): Promise<FixedAddresses> {
+    const cells = await this.#deps.activity.change(
+      caller,
+      'reserve-fixed-addresses',
+      input,
+      async (tx, setTarget) => {
+        const { row } = await loadApplication(tx, caller, application, 'manage-fixed-addresses', setTarget);
+        const active = (await placementsOf(tx, row.id))
+          .filter((p) => p.state === 'active')
+          .map((p) => p.cell);
+        const made: string[] = [];
+        try {
+          for (const cell of active) {
+            const ipam = this.#deps.ipam(cell);
+            const existing = (await ipam.listPools()).find((p) => p.namespace === application);
+            if (existing) {
+              if (existing.size !== input.size) {
+                throw new ConflictError(
+                  `${application} already has ${existing.size} fixed addresses in cell ${cell} (${existing.cidr}); release them first`,
+                );
+              }
+              continue;
+            }
+            await ipam.createPool({ namespace: application, size: input.size });
+            made.push(cell);
+          }
+        } catch (error) {
+          await Promise.allSettled(made.map((cell) => this.#deps.ipam(cell).removePool(application)));
+          throw domainError(error, `reserving ${input.size} fixed addresses for ${application}`);
+        }
+        this.#deps.logger.info(
+          { application, size: input.size, cells: active, made },
+          'fixed addresses reserved',
+        );
+        return active;
+      },
+    );
+    return this.#view(application, cells);
+  }
+
+  /** Releases the application's pools; refused (409) in a cell where a pod still holds one of them. */
+  async release(caller: Caller, application: string): Promise<void> {
+    await this.#deps.activity.change(caller, 'release-fixed-addresses', {}, async (tx, setTarget) => {
+      const { row } = await loadApplication(tx, caller, application, 'manage-fixed-addresses', setTarget);
+      const cells = (await placementsOf(tx, row.id)).map((p) => p.cell);
+      const busy: string[] = [];
+      for (const cell of cells) {
+        const ipam = this.#deps.ipam(cell);
+        try {
+          if (!(await ipam.listPools()).some((p) => p.namespace === application)) continue;
+          await ipam.removePool(application);
+        } catch (error) {
+          const e = domainError(error, `releasing the fixed addresses of ${application} in cell ${cell}`);
+          if (!(e instanceof ConflictError)) throw e;
+          busy.push(`${cell}: ${e.message}`);
+        }
+      }
+      if (busy.length > 0) throw new ConflictError(`fixed addresses still in use (${busy.join('; ')})`);
+      this.#deps.logger.info({ application, cells }, 'fixed addresses released');
+    });
+  }
+
+  async #view(application: string, cells: string[]): Promise<FixedAddresses> {
+    const pools = await Promise.all(
+      cells.map(async (cell): Promise<FixedAddressPool | undefined> => {
+        const ipam = this.#deps.ipam(cell);
+        try {
+          const pool = (await ipam.listPools()).find((p) => p.namespace === application);
+          if (!pool) return undefined;
+          return await poolView(ipam, cell, pool);
+        } catch (error) {
+          throw domainError(error, `reading the fixed addresses of ${application} in cell ${cell}`);
+        }
+      }),
+    );
+    return { application, pools: pools.filter((p) => p !== undefined) };
+  }
+}
+
+async function poolView(ipam: Ipam, cell: string, pool: Pool): Promise<FixedAddressPool> {
+  const [usage, allocations] = await Promise.all([ipam.usage(), ipam.listAllocations()]);
+  const blocks = new Set(pool.blocks);
+  return {
+    cell,
+    cidr: pool.cidr,
+    size: pool.size,
+    capacity: usage.blocks.filter((b) => blocks.has(b.cidr)).reduce((n, b) => n + b.usable, 0),
+    inUse: allocations.items
+      .map((a) => a.value)
+      .filter((a) => blocks.has(a.block))
+      .sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }))
+      .map((a) => ({ ip: a.ip, pod: a.pod })),
+    createdAt: pool.createdAt,
+  };
+}
+
+/** IPAM refusals as the API's errors; etcd not answering is 503. */
+function domainError(error: unknown, what: string): DomainError {
+  if (error instanceof ExhaustedError)
+    return new ConflictError(`${what}: ${error.message}`, { cause: error });
+  if (error instanceof DomainError) return error;
+  return new UnavailableError(`${what}: the IPAM (etcd) did not answer: ${(error as Error).message}`, {
+    cause: error,
+  });
+}
