@@ -100,12 +100,15 @@ export class Core {
         });
         // The cells' IPAM is in the region's etcd too (leengine-cni, docs/ipam.md).
         const client = slbClient;
-        (services as WithFixedAddresses).fixedAddresses = FixedAddressService.create({
+        const fixedAddresses = FixedAddressService.create({
           db,
           activity: services.activity,
           ipam: (cell) => Ipam.create({ client, cell }),
           logger,
         });
+        (services as WithFixedAddresses).fixedAddresses = fixedAddresses;
+        services.runtime.namespaceGone = (cell, application) =>
+          fixedAddresses.namespaceGone(cell, application);
       }
       const app = await buildApp({
         logger,

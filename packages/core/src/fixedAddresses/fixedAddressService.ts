@@ -114,6 +114,23 @@ export class FixedAddressService {
     });
   }
 
+  /**
+   * The application's namespace is gone from `cell` (the application was deleted, or left
+   * the cell): its pool there is released, so the addresses go back to the cell and a
+   * later application of that name does not inherit them. Throws while an address is
+   * still held (the runtime tries again).
+   */
+  async namespaceGone(cell: string, application: string): Promise<void> {
+    const ipam = this.#deps.ipam(cell);
+    try {
+      if (!(await ipam.listPools()).some((p) => p.namespace === application)) return;
+      await ipam.removePool(application);
+    } catch (error) {
+      throw domainError(error, `releasing the fixed addresses of ${application} in cell ${cell}`);
+    }
+    this.#deps.logger.info({ application, cell }, 'fixed addresses released: the namespace is gone');
+  }
+
   async #view(application: string, cells: string[]): Promise<FixedAddresses> {
     const pools = await Promise.all(
       cells.map(async (cell): Promise<FixedAddressPool | undefined> => {

@@ -158,6 +158,14 @@ test("an application's fixed addresses: reserved in its cell's IPAM, its pods ta
         ['dave', 'reserve-fixed-addresses', 4, 'failed', 'not-allowed'],
       ],
     );
+
+    // Deleting the application gives the pool back once its namespace is gone.
+    assert.equal((await alice.delete('/api/v1/applications/shop')).status, 204);
+    await until('the pool to be released', async () => (await ipam.listPools()).length === 0);
+    assert.deepEqual(
+      (await ipam.usage()).blocks.filter((b) => b.owner.startsWith('pool/')),
+      [],
+    );
   } finally {
     client.close();
     await core.close();

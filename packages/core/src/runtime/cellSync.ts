@@ -43,6 +43,12 @@ export interface CellSyncDeps {
   observed(applicationId: number): void;
   /** Reconcile `application` in `cell` (the sweep finds strays). */
   enqueue(application: string, cell: string): void;
+  /**
+   * The application's namespace is gone from the cell (deleted, or the application left
+   * the cell): release what it held there outside Kubernetes (its fixed addresses).
+   * Throwing makes the reconciler try again.
+   */
+  namespaceGone?(cell: string, application: string): Promise<void>;
 }
 
 /** While something is still moving, look again this often even without a watch event. */
@@ -277,8 +283,9 @@ export class CellSync {
     try {
       labels = (await client.core.readNamespace({ name: application })).metadata?.labels;
     } catch (error) {
-      if (statusCode(error) === 404) return done;
-      throw error;
+      if (statusCode(error) !== 404) throw error;
+      await this.#deps.namespaceGone?.(client.cell, application);
+      return done;
     }
     if (labels?.[LABELS.managedBy] !== MANAGED_BY || labels[LABELS.application] !== application) return done;
     await client.remove(namespaceManifest(application));

@@ -49,6 +49,8 @@ export class Runtime implements RuntimeSignals, CellAccess {
   readonly #inflight = new Set<Promise<unknown>>();
   #timer: NodeJS.Timeout | undefined;
   #started = false;
+  /** Set by core when it has the cells' IPAM: an application's namespace left a cell (see CellSyncDeps). */
+  namespaceGone: ((cell: string, application: string) => Promise<void>) | undefined;
 
   constructor(deps: RuntimeDeps) {
     const { db, clock, logger, box } = deps;
@@ -75,6 +77,7 @@ export class Runtime implements RuntimeSignals, CellAccess {
       registryHost: deps.registryHost,
       observed: (applicationId) => void this.#operationsOf(applicationId),
       enqueue: (application, cell) => this.cells.enqueue(`${application}@${cell}`),
+      namespaceGone: async (cell, application) => this.namespaceGone?.(cell, application),
     });
     const driver = new OperationDriver({
       db,
