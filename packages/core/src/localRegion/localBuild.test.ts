@@ -83,10 +83,11 @@ test('the local region builds a commit with its own agent, pushes it by commit t
     (await api.get('/api/v1/build-agents')).body.items.map((a: Json) => a.agentId),
     [LOCAL_BUILD_AGENT_ID],
   );
-  // Public: per-application pull secrets for private images are not in core yet (docs/registry.md).
+  // Private: the build pushes with its robot, the cell pulls with the application's pull secret.
   assert.equal((await api.post('/api/v1/image-groups', { name: 'apps' })).status, 201);
-  const repository = await api.post('/api/v1/image-groups/apps/repositories', { name: 'web', public: true });
+  const repository = await api.post('/api/v1/image-groups/apps/repositories', { name: 'web' });
   assert.equal(repository.status, 201, JSON.stringify(repository.body));
+  assert.equal(repository.body.public, false);
   const repo = gitRepo(`${work.path}/repos/web`, appFiles('built from commit one'));
   const project = await api.post('/api/v1/build-projects', {
     name: 'web',
@@ -119,6 +120,16 @@ test('the local region builds a commit with its own agent, pushes it by commit t
   assert.deepEqual(
     tags.map((t: Json) => [t.tag, t.digest, t.pushedBy]),
     [[tag1, first.digest, 'robot$build$web+build.1.1']],
+  );
+
+  const anonymous = (await (
+    await fetch(`${region.endpoints.core}/v2/token?service=leengine-registry&scope=repository:apps/web:pull`)
+  ).json()) as { token: string };
+  const claims = JSON.parse(Buffer.from(anonymous.token.split('.')[1] as string, 'base64url').toString());
+  assert.deepEqual(
+    claims.access,
+    [{ type: 'repository', name: 'apps/web', actions: [] }],
+    'nobody else pulls it',
   );
 
   // Deploy it on the local cell; the pod serves the committed page.
