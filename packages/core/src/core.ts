@@ -9,8 +9,6 @@ import { type Clock, systemClock } from './clock.ts';
 import { type CoreConfig, redactConfig } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
-import type { WithFixedAddresses } from './fixedAddresses/fixedAddressRoutes.ts';
-import { FixedAddressService } from './fixedAddresses/fixedAddressService.ts';
 import { type App, buildApp } from './http/app.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import type { RegistrySettings } from './registry/registryServices.ts';
@@ -75,6 +73,9 @@ export class Core {
     try {
       const applied = await migrate(db);
       if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+      // One etcd client for slb-core and the cells' IPAM (leengine-cni keeps it there, docs/ipam.md).
+      const client = config.ETCD_ENDPOINTS ? new Etcd3({ hosts: config.ETCD_ENDPOINTS }) : undefined;
+      slbClient = client;
       const services = createServices({
         db,
         clock: deps.clock ?? systemClock,
@@ -88,9 +89,9 @@ export class Core {
         registryUrl: config.REGISTRY_URL,
         ...(gate ? { gate } : {}),
         ...(deps.runtime ? { runtime: deps.runtime } : {}),
+        ...(client ? { ipam: (cell: string) => Ipam.create({ client, cell }) } : {}),
       });
       // slb-core keeps its system of record in etcd: without etcd its routes answer 503.
-      slbClient = config.ETCD_ENDPOINTS ? new Etcd3({ hosts: config.ETCD_ENDPOINTS }) : undefined;
       if (slbClient) {
         (services as WithSlb).slb = SlbService.create({
           db,
@@ -98,17 +99,6 @@ export class Core {
           store: SlbStore.create({ client: slbClient }),
           logger,
         });
-        // The cells' IPAM is in the region's etcd too (leengine-cni, docs/ipam.md).
-        const client = slbClient;
-        const fixedAddresses = FixedAddressService.create({
-          db,
-          activity: services.activity,
-          ipam: (cell) => Ipam.create({ client, cell }),
-          logger,
-        });
-        (services as WithFixedAddresses).fixedAddresses = fixedAddresses;
-        services.runtime.namespaceGone = (cell, application) =>
-          fixedAddresses.namespaceGone(cell, application);
       }
       const app = await buildApp({
         logger,

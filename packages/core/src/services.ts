@@ -1,3 +1,4 @@
+import type { Ipam } from '@leengine/ipam';
 import type { Logger } from 'pino';
 import { AccessService } from './access/accessService.ts';
 import { ActivityService } from './activity/activityService.ts';
@@ -12,6 +13,7 @@ import { ContainerService } from './containers/containerService.ts';
 import { SecretBox } from './crypto/secretBox.ts';
 import type { Database } from './db/database.ts';
 import { EventService } from './events/eventService.ts';
+import { FixedAddressService } from './fixedAddresses/fixedAddressService.ts';
 import { ImageGroupService } from './imageGroups/imageGroupService.ts';
 import { ImageRepositoryService } from './imageRepositories/imageRepositoryService.ts';
 import { MemberService } from './members/memberService.ts';
@@ -52,6 +54,8 @@ export interface Services extends RegistryServices {
   operations: OperationService;
   events: EventService;
   containers: ContainerService;
+  /** Applications' fixed addresses; only with the cells' IPAM (etcd). */
+  fixedAddresses?: FixedAddressService | undefined;
   /** The workers driving cells toward the database; Core starts and stops it. */
   runtime: Runtime;
 }
@@ -80,6 +84,8 @@ export interface ServicesDeps {
   registryUrl?: string | undefined;
   /** The load balancer as upgrades and scale-downs see it; default: none (no domains). */
   gate?: TrafficGate;
+  /** The cells' IPAM (in the region's etcd): applications' fixed addresses need it. */
+  ipam?: ((cell: string) => Ipam) | undefined;
   /** Runtime timings (tests shorten them). */
   runtime?: { resyncMs?: number; healthIntervalMs?: number };
 }
@@ -95,6 +101,9 @@ export function createServices(deps: ServicesDeps): Services {
   const auth = AuthService.create({ db, clock, activity, limiter, sessionTtlMs: deps.sessionTtlMs });
   const box = deps.secretKey ? SecretBox.fromKey(deps.secretKey) : undefined;
   const registryUrl = deps.registry?.url ?? deps.registryUrl;
+  const fixedAddresses = deps.ipam
+    ? FixedAddressService.create({ db, activity, ipam: deps.ipam, logger: deps.logger })
+    : undefined;
   const runtime = new Runtime({
     db,
     clock,
@@ -102,6 +111,7 @@ export function createServices(deps: ServicesDeps): Services {
     box,
     registryHost: registryUrl ? new URL(registryUrl).host : undefined,
     gate: deps.gate ?? noLoadBalancer,
+    ...(fixedAddresses ? { namespaceGone: (cell, app) => fixedAddresses.namespaceGone(cell, app) } : {}),
     ...deps.runtime,
   });
   const registryServices = createRegistryServices({
@@ -155,10 +165,20 @@ export function createServices(deps: ServicesDeps): Services {
     statistics: StatisticsService.create({ db }),
     ...registryServices,
     regions: RegionService.create({ db, clock, activity, box, cells: runtime, signals: runtime }),
-    versions: VersionService.create({ db, clock, activity, quotas, box, registry, signals: runtime }),
+    versions: VersionService.create({
+      db,
+      clock,
+      activity,
+      quotas,
+      box,
+      registry,
+      signals: runtime,
+      fixedAddresses,
+    }),
     operations: OperationService.create({ db, clock, activity, signals: runtime }),
     events: EventService.create({ db }),
     containers: ContainerService.create({ db, cells: runtime }),
+    fixedAddresses,
     runtime,
   };
 }

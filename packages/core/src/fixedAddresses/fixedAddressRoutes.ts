@@ -5,13 +5,10 @@ import { AUTHENTICATED, NameParamsSchema, NoContentSchema, problems } from '../h
 import type { Services } from '../services.ts';
 import type { FixedAddressService } from './fixedAddressService.ts';
 
-/** Core's services plus fixed addresses, present when core has the region's etcd (ETCD_ENDPOINTS). */
-export type WithFixedAddresses = Services & { fixedAddresses?: FixedAddressService };
-
 const tags = ['application'];
 
 /** /applications/:name/fixed-addresses: an application's fixed container addresses (a pool per cell). */
-export function fixedAddressRoutes(services: WithFixedAddresses): FastifyPluginAsyncZod {
+export function fixedAddressRoutes(services: Services): FastifyPluginAsyncZod {
   const fixed = (): FixedAddressService => {
     if (!services.fixedAddresses)
       throw new UnavailableError('fixed addresses need the IPAM: core has no etcd (ETCD_ENDPOINTS)');

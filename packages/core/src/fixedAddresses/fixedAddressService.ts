@@ -115,6 +115,34 @@ export class FixedAddressService {
   }
 
   /**
+   * Refuses (409) when, in a cell where the application has a fixed pool, more instances
+   * would run at once than the pool has addresses (pods take addresses only from it).
+   */
+  async assertRoom(application: string, instancesPerCell: Record<string, number>): Promise<void> {
+    const short: string[] = [];
+    for (const [cell, instances] of Object.entries(instancesPerCell)) {
+      if (instances === 0) continue;
+      const ipam = this.#deps.ipam(cell);
+      try {
+        const pool = (await ipam.listPools()).find((p) => p.namespace === application);
+        if (!pool) continue;
+        const capacity = (await ipam.usage()).blocks
+          .filter((b) => pool.blocks.includes(b.cidr))
+          .reduce((n, b) => n + b.usable, 0);
+        if (instances > capacity)
+          short.push(`${cell}: ${instances} instances at once, ${capacity} addresses in ${pool.cidr}`);
+      } catch (error) {
+        throw domainError(error, `checking the fixed addresses of ${application} in cell ${cell}`);
+      }
+    }
+    if (short.length > 0) {
+      throw new ConflictError(
+        `the fixed addresses of ${application} are too few (${short.join('; ')}); during a gray upgrade the old and the new version run side by side`,
+      );
+    }
+  }
+
+  /**
    * The application's namespace is gone from `cell` (the application was deleted, or left
    * the cell): its pool there is released, so the addresses go back to the cell and a
    * later application of that name does not inherit them. Throws while an address is

@@ -134,10 +134,29 @@ test("an application's fixed addresses: reserved in its cell's IPAM, its pods ta
     await inUseIs(v2);
 
     // v3: v1's pods are gone, so the new pods take their addresses again (lowest free first).
-    const v3 = await podsOf(await deploy('three'));
+    const v3name = await deploy('three');
+    const v3 = await podsOf(v3name);
     assert.deepEqual(v3, v1, 'the addresses v1 left are reused');
     await inUseIs(v3);
     for (const ip of v3) assert.equal((await fetch(`http://${ip}:8080/healthz`)).status, 200);
+
+    // A deploy or a scale that cannot fit in the pool is refused up front (its new pods would
+    // wait for an address forever): with v3's 2 pods running, capacity - 1 more is one too many.
+    const tooMany = await alice.post(
+      '/api/v1/applications/shop/versions',
+      httpboxVersion(region, { instances: pool.capacity - 1 }),
+    );
+    assert.equal(tooMany.status, 409, JSON.stringify(tooMany.body));
+    assert.match(tooMany.body.detail, /fixed addresses of shop are too few/);
+    const scaleUp = await alice.post(`/api/v1/applications/shop/versions/${v3name}/scale`, {
+      instances: pool.capacity + 1,
+    });
+    assert.equal(scaleUp.status, 409, JSON.stringify(scaleUp.body));
+    assert.deepEqual(
+      ((await alice.get('/api/v1/applications/shop/versions')).body.items as Json[]).map((v) => v.name),
+      ['v3', 'v2', 'v1'],
+      'nothing was started',
+    );
 
     // Released only when no pod holds an address; the activity records what was done.
     const busy = await alice.delete(PATH);

@@ -27,6 +27,8 @@ export interface RuntimeDeps {
   resyncMs?: number;
   /** Default 5 s. */
   healthIntervalMs?: number;
+  /** An application's namespace is gone from a cell (see CellSyncDeps). */
+  namespaceGone?: (cell: string, application: string) => Promise<void>;
 }
 
 const SWEEP = 'sweep@';
@@ -49,8 +51,6 @@ export class Runtime implements RuntimeSignals, CellAccess {
   readonly #inflight = new Set<Promise<unknown>>();
   #timer: NodeJS.Timeout | undefined;
   #started = false;
-  /** Set by core when it has the cells' IPAM: an application's namespace left a cell (see CellSyncDeps). */
-  namespaceGone: ((cell: string, application: string) => Promise<void>) | undefined;
 
   constructor(deps: RuntimeDeps) {
     const { db, clock, logger, box } = deps;
@@ -77,7 +77,7 @@ export class Runtime implements RuntimeSignals, CellAccess {
       registryHost: deps.registryHost,
       observed: (applicationId) => void this.#operationsOf(applicationId),
       enqueue: (application, cell) => this.cells.enqueue(`${application}@${cell}`),
-      namespaceGone: async (cell, application) => this.namespaceGone?.(cell, application),
+      ...(deps.namespaceGone ? { namespaceGone: deps.namespaceGone } : {}),
     });
     const driver = new OperationDriver({
       db,

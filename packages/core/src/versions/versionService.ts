@@ -23,6 +23,7 @@ import { requireBox, type SecretBox } from '../crypto/secretBox.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { upsertEvent } from '../events/eventStore.ts';
+import type { FixedAddressService } from '../fixedAddresses/fixedAddressService.ts';
 import {
   findOperation,
   insertOperation,
@@ -61,6 +62,8 @@ export interface VersionServiceDeps {
   box: SecretBox | undefined;
   registry: ImageRegistry;
   signals: RuntimeSignals;
+  /** With the cells' IPAM: versions must fit the application's fixed addresses. */
+  fixedAddresses?: FixedAddressService | undefined;
 }
 
 const DEFAULT_TEMPLATE: NewVersion['template'] = {
@@ -174,6 +177,7 @@ export class VersionService {
           memoryMib: total * input.memory.requestMib,
         });
         const replaced = await activeVersions(tx, row.id);
+        await this.#assertAddresses(application, [...replaced.map((v) => v.replicas), replicas]);
         const at = clock();
         const name = `v${number}`;
         const repository = await pullableRepository(tx, caller, input.image);
@@ -243,6 +247,7 @@ export class VersionService {
       const replicas: Replicas = Object.fromEntries(
         cells.map((c) => [c, target.replicas[c] ?? newest?.replicas[c] ?? fallback]),
       );
+      await this.#assertAddresses(application, [...replaced.map((v) => v.replicas), replicas]);
       const total = totalOf(replicas);
       await this.#deps.quotas.check(tx, row.createdById, {
         instances: total,
@@ -301,6 +306,8 @@ export class VersionService {
       });
       const grown: Replicas = { ...version.replicas };
       for (const c of cells) if ((target[c] ?? 0) > (from[c] ?? 0)) grown[c] = target[c] ?? 0;
+      const others = (await activeVersions(tx, row.id)).filter((v) => v.id !== version.id);
+      await this.#assertAddresses(application, [...others.map((v) => v.replicas), grown]);
       await setReplicas(tx, version.id, grown, clock());
       await recomputeAllocation(tx, row.id);
       const shrinks = cells.some((c) => (target[c] ?? 0) < (from[c] ?? 0));
@@ -317,6 +324,18 @@ export class VersionService {
       });
     });
     return this.#started(application, id);
+  }
+
+  /**
+   * Refuses (409) when the instances that will run at once in a cell (all of `versions`:
+   * during a gray upgrade, the old beside the new) need more addresses than the
+   * application's fixed pool there holds: their pods would wait for an address forever.
+   */
+  async #assertAddresses(application: string, versions: Replicas[]): Promise<void> {
+    const perCell: Record<string, number> = {};
+    for (const replicas of versions)
+      for (const [cell, n] of Object.entries(replicas)) perCell[cell] = (perCell[cell] ?? 0) + n;
+    await this.#deps.fixedAddresses?.assertRoom(application, perCell);
   }
 
   /** The cells a version goes to: the application's active placements (it needs a region and cells). */
