@@ -8,6 +8,8 @@
 //                                         already compressed on disk) into a fresh registry
 //   pull_auth_ms / pull_noauth_ms         skopeo copy of it back to a fresh dir
 //   auth_overhead_ratio                   (push + pull with auth) / (push + pull without), medians
+// --tokens-only: the token figures alone (no image pushes); CORE_NODE_OPTIONS: node options
+// for core's process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile the token endpoint).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import {
 import { figure, isQuick, quantile } from './stats.ts';
 
 const quick = isQuick();
+const tokensOnly = process.argv.includes('--tokens-only');
 const root = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 const CONCURRENCY = 50;
@@ -111,7 +114,11 @@ try {
   // Core knows the registry it reads from only for tags; tokens need no registry URL.
   core = ManagedProcess.start({
     component: 'leengine-core',
-    argv: [process.execPath, join(root, 'packages/core/src/main.ts')],
+    argv: [
+      process.execPath,
+      ...(process.env.CORE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
+      join(root, 'packages/core/src/main.ts'),
+    ],
     cwd: root,
     logFile: join(workDir.path, 'core.log'),
     env: {
@@ -167,6 +174,16 @@ try {
   const byPassword = await tokenLoad(port, `bench:${PASSWORD}`, PASSWORD_TOKENS, CONCURRENCY);
   figure('token_password_rate', Math.round(PASSWORD_TOKENS / byPassword.seconds), 'tokens/s');
 
+  if (!tokensOnly) await imageFigures(port, keyDir, pat.token);
+} finally {
+  agent.destroy();
+  await core?.stop().catch(() => {});
+  await testbed.stop();
+  workDir.remove();
+}
+
+/** Push and pull of a 50 MB image with and without auth. */
+async function imageFigures(port: number, keyDir: string, token: string): Promise<void> {
   // ---- a 50 MB image: one incompressible layer, compressed once into an OCI layout on disk.
   const buildah = Buildah.create({ dir: join(workDir.path, 'buildah') });
   await buildah.busyboxImage('localhost/bench-base:1');
@@ -198,7 +215,7 @@ try {
             }
           : {},
       );
-      const creds = kind === 'auth' ? [`--dest-creds=bench:${pat.token}`] : [];
+      const creds = kind === 'auth' ? [`--dest-creds=bench:${token}`] : [];
       push[kind].push(
         await skopeo([
           'copy',
@@ -214,7 +231,7 @@ try {
         await skopeo([
           'copy',
           '--src-tls-verify=false',
-          ...(kind === 'auth' ? [`--src-creds=bench:${pat.token}`] : []),
+          ...(kind === 'auth' ? [`--src-creds=bench:${token}`] : []),
           `docker://${registry.host}/bench/app:r${round}`,
           `dir:${target}`,
         ]),
@@ -232,9 +249,4 @@ try {
     (median(push.auth) + median(pull.auth)) / (median(push.noauth) + median(pull.noauth)),
     'x',
   );
-} finally {
-  agent.destroy();
-  await core?.stop().catch(() => {});
-  await testbed.stop();
-  workDir.remove();
 }

@@ -20,6 +20,7 @@ import { MemberService } from './members/memberService.ts';
 import { OperationService } from './operations/operationService.ts';
 import { QuotaService } from './quotas/quotaService.ts';
 import { RegionService } from './regions/regionService.ts';
+import { RegistryAccessCache } from './registry/registryAccessCache.ts';
 import { RegistryClient } from './registry/registryClient.ts';
 import {
   createRegistryServices,
@@ -27,7 +28,7 @@ import {
   type RegistryServices,
   type RegistrySettings,
 } from './registry/registryServices.ts';
-import { CORE_SUBJECT } from './registry/registryTokenService.ts';
+import { CORE_SUBJECT, type TokenAccessCache } from './registry/registryTokenService.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { StatisticsService } from './statistics/statisticsService.ts';
 import { noLoadBalancer, type TrafficGate } from './traffic/trafficGate.ts';
@@ -92,7 +93,15 @@ export interface ServicesDeps {
 
 export function createServices(deps: ServicesDeps): Services {
   const { db, clock } = deps;
-  const activity = ActivityService.create({ db, clock, logger: deps.logger });
+  // The token endpoint reuses verified credentials and repository lookups for seconds;
+  // any committed change (members, robots, tokens, passwords...) drops them.
+  const accessCache: TokenAccessCache = new RegistryAccessCache({ clock });
+  const activity = ActivityService.create({
+    db,
+    clock,
+    logger: deps.logger,
+    changed: () => accessCache.invalidate(),
+  });
   const quotas = QuotaService.create({ db, activity });
   const imageGroups = ImageGroupService.create({ db, clock, activity });
   const imageRepositories = ImageRepositoryService.create({ db, clock, activity, imageGroups });
@@ -123,6 +132,7 @@ export function createServices(deps: ServicesDeps): Services {
     limiter,
     imageRepositories,
     settings: deps.registry ?? defaultRegistrySettings(),
+    accessCache,
   });
   // Deploys check tags with a token core signs for itself (the registry may use token auth).
   const registry = new ImageRegistry(
@@ -156,7 +166,11 @@ export function createServices(deps: ServicesDeps): Services {
       clock,
       activity,
       logger: deps.logger,
-      pushCredentials: BuildRobots.create({ clock, logger: deps.logger }),
+      pushCredentials: BuildRobots.create({
+        clock,
+        logger: deps.logger,
+        ended: () => accessCache.invalidate(),
+      }),
       ...deps.builds,
     }),
     members: MemberService.create({ db, clock, activity }),

@@ -27,6 +27,8 @@ export interface ActivityServiceDeps {
   db: Database;
   clock: Clock;
   logger: Logger;
+  /** Called after every committed change (caches of access decisions drop what they hold). */
+  changed?: () => void;
 }
 
 /** The activity record ("dynamic"): every mutating operation goes through `change`. */
@@ -34,11 +36,13 @@ export class ActivityService {
   readonly #db: Database;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #changed: () => void;
 
   private constructor(deps: ActivityServiceDeps) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#logger = deps.logger;
+    this.#changed = deps.changed ?? (() => {});
   }
 
   static create(deps: ActivityServiceDeps): ActivityService {
@@ -65,7 +69,7 @@ export class ActivityService {
     };
     const safeParams = redact(params) as Record<string, unknown>;
     try {
-      return await this.#db.transaction(async (tx) => {
+      const committed = await this.#db.transaction(async (tx) => {
         const result = await fn(tx, setTarget);
         if (!target) throw new Error(`operation "${action}" named no resource for its activity record`);
         const at = this.#clock();
@@ -81,6 +85,8 @@ export class ActivityService {
         }
         return result;
       });
+      this.#changed();
+      return committed;
     } catch (error) {
       if (target && error instanceof DomainError && RECORDED_FAILURES.has(error.code)) {
         const at = this.#clock();

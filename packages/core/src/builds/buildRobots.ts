@@ -56,16 +56,25 @@ export function buildRobotName(buildNumber: number, attempt: number): string {
  * ends (kept a day, unusable, so late push notifications still name who pushed). Each
  * request makes a new secret (the previous one stops working); core keeps only its sha256.
  */
+export interface BuildRobotsDeps {
+  clock: Clock;
+  logger: Logger;
+  /** A credential stopped working (replaced or ended): caches of verified credentials must forget it. */
+  ended?: () => void;
+}
+
 export class BuildRobots implements PushCredentials {
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #ended: () => void;
 
-  private constructor(deps: { clock: Clock; logger: Logger }) {
+  private constructor(deps: BuildRobotsDeps) {
     this.#clock = deps.clock;
     this.#logger = deps.logger;
+    this.#ended = deps.ended ?? (() => {});
   }
 
-  static create(deps: { clock: Clock; logger: Logger }): BuildRobots {
+  static create(deps: BuildRobotsDeps): BuildRobots {
     return new BuildRobots(deps);
   }
 
@@ -76,7 +85,10 @@ export class BuildRobots implements PushCredentials {
     const existing = await findRobot(q, owner, name);
     // The attempt's first credential sets the expiry; a later one replaces the secret only.
     const expiresAt = existing?.expiresAt ?? new Date(now.getTime() + request.timeoutSeconds * 1000);
-    if (existing) await deleteRobot(q, existing.id);
+    if (existing) {
+      await deleteRobot(q, existing.id);
+      this.#ended();
+    }
     const secret = newSecret(ROBOT_SECRET_PREFIX);
     const username = robotUsername('build-project', request.project, name);
     await insertRobot(q, {
@@ -110,6 +122,7 @@ export class BuildRobots implements PushCredentials {
       [build.projectId, names, this.#clock()],
     );
     if (ended.length > 0) {
+      this.#ended();
       this.#logger.info(
         { buildId: build.id, robots: ended.map((r) => r.username) },
         'build push credentials revoked',

@@ -581,3 +581,37 @@ test('brute force on the token endpoint is rate-limited, and credentials never r
   }
   assert.ok(!/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/.test(logs), 'a signed token appears in the log');
 });
+
+test('verified credentials and repository lookups are reused for seconds, yet a removed member, a lowered role and a revoked token stop at once', async () => {
+  const leaver = await rc.user('leaver');
+  const basic = `leaver:${leaver.token}`;
+  const scope = 'scope=repository:team/app:pull,push';
+  assert.equal(
+    (await api('owner').post('/api/v1/image-groups/team/members', { username: 'leaver', role: 'developer' }))
+      .status,
+    201,
+  );
+  // Asked twice: the second answer comes from the cache, and is the same.
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual((await tokenRequest(scope, basic)).access, [
+      { type: 'repository', name: 'team/app', actions: ['pull', 'push'] },
+    ]);
+  }
+  assert.equal(
+    (await api('owner').put('/api/v1/image-groups/team/members/leaver', { role: 'reporter' })).status,
+    200,
+  );
+  assert.deepEqual((await tokenRequest(scope, basic)).access, [
+    { type: 'repository', name: 'team/app', actions: ['pull'] },
+  ]);
+  assert.equal((await api('owner').delete('/api/v1/image-groups/team/members/leaver')).status, 204);
+  assert.deepEqual((await tokenRequest(scope, basic)).access, [
+    { type: 'repository', name: 'team/app', actions: [] },
+  ]);
+  // The token still signs in (a moment ago, from the cache) until it is revoked.
+  assert.equal((await tokenRequest(scope, basic)).status, 200);
+  const tokens = await leaver.api.get('/api/v1/user/tokens');
+  const id = (tokens.body.items as { id: number }[])[0]?.id;
+  assert.equal((await leaver.api.delete(`/api/v1/user/tokens/${id}`)).status, 204);
+  assert.equal((await tokenRequest(scope, basic)).status, 401);
+});

@@ -8,7 +8,7 @@ import type { ImageRepositoryService } from '../imageRepositories/imageRepositor
 import { RobotService } from '../robots/robotService.ts';
 import { RegistryClient } from './registryClient.ts';
 import { RegistryService } from './registryService.ts';
-import { CORE_SUBJECT, RegistryTokenService } from './registryTokenService.ts';
+import { CORE_SUBJECT, RegistryTokenService, type TokenAccessCache } from './registryTokenService.ts';
 import { TokenSigner } from './tokenSigner.ts';
 
 /** How core meets its region's registry (from REGISTRY_* configuration). */
@@ -54,6 +54,8 @@ export function createRegistryServices(deps: {
   limiter: LoginLimiter;
   imageRepositories: ImageRepositoryService;
   settings: RegistrySettings;
+  /** The token endpoint's cache; whoever changes access invalidates it. */
+  accessCache: TokenAccessCache;
 }): RegistryServices {
   const { db, clock, logger, activity, settings } = deps;
   const registryTokens = RegistryTokenService.create({
@@ -67,6 +69,7 @@ export function createRegistryServices(deps: {
     issuer: settings.issuer,
     ttlSeconds: settings.ttlSeconds,
     createOnPush: settings.createOnPush,
+    cache: deps.accessCache,
   });
   const client = settings.url
     ? new RegistryClient(

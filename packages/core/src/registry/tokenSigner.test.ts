@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, verify, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign, verify, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { TokenSigner } from './tokenSigner.ts';
+import { derToJose, TokenSigner } from './tokenSigner.ts';
 
 function decode(token: string) {
   const [header, claims, signature] = token.split('.') as [string, string, string];
@@ -69,4 +69,21 @@ test('fromDir makes the key once (0600) and reads the same key on every later st
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('DER signatures become the r||s node would make itself, short coordinates (leading zeros) included', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  let short = 0;
+  // About one signature in 128 has an r or s below 2^248 (a zero first byte).
+  for (let i = 0; i < 2000; i++) {
+    const data = Buffer.from(`claims ${i}`);
+    const der = sign('sha256', data, privateKey);
+    const jose = derToJose(der);
+    assert.equal(jose.length, 64);
+    if (jose[0] === 0 || jose[32] === 0) short += 1;
+    assert.ok(verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, jose), `signature ${i}`);
+    assert.ok(verify('sha256', data, publicKey, der));
+  }
+  assert.ok(short > 0, 'some short coordinates were converted');
+  assert.throws(() => derToJose(Buffer.from('3006020101020101', 'hex').subarray(1)), /not a DER signature/);
 });

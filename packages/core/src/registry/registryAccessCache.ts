@@ -1,0 +1,103 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+
+/** How long a verified credential or a looked-up repository is reused. */
+export const ACCESS_CACHE_TTL_MS = 5_000;
+const MAX_ENTRIES = 10_000;
+
+interface Entry<T> {
+  value: T;
+  at: number;
+}
+
+/**
+ * What the token endpoint looked up in the last few seconds, so that a client asking for
+ * token after token (a pull asks for one per repository; CI asks again for every job)
+ * costs a signature and no database round trip:
+ *
+ * - verified credentials -> who they are, keyed by an HMAC (a random per-process key) of
+ *   username and secret, never the secret itself; failures are never cached, and the
+ *   login limit is checked before the cache is;
+ * - `group/name` (+ user) -> the repository and the user's roles on it; only found ones.
+ *
+ * Entries live `ACCESS_CACHE_TTL_MS` on core's clock. `invalidate()` drops everything:
+ * core calls it after every committed change that can take access away (members, roles,
+ * robots, tokens, passwords, users, repositories: anything recorded in the activity, and
+ * ended build credentials), so in one core a revocation is seen at once; another core
+ * sharing the database sees it within the TTL. Tokens already issued live their five
+ * minutes in any case, so this adds at most a few seconds to how long access outlives
+ * its revocation.
+ */
+export class RegistryAccessCache<Credential, Repository> {
+  readonly #clock: Clock;
+  readonly #ttlMs: number;
+  readonly #key = randomBytes(32);
+  readonly #credentials = new Map<string, Entry<Credential>>();
+  readonly #repositories = new Map<string, Entry<Repository>>();
+  #generation = 0;
+
+  constructor(options: { clock: Clock; ttlMs?: number }) {
+    this.#clock = options.clock;
+    this.#ttlMs = options.ttlMs ?? ACCESS_CACHE_TTL_MS;
+  }
+
+  /** Drops everything (access may have changed). */
+  invalidate(): void {
+    this.#generation += 1;
+    this.#credentials.clear();
+    this.#repositories.clear();
+  }
+
+  /** Changes since: a lookup that started before an invalidation must not be cached. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The cache key of a credential: HMAC-SHA256 of username and secret under a per-process key. */
+  credentialKey(username: string, secret: string): string {
+    // Length-prefixed: no two (username, secret) pairs make the same input.
+    return createHmac('sha256', this.#key)
+      .update(`${Buffer.byteLength(username)}:${username}`)
+      .update(secret)
+      .digest('base64url');
+  }
+
+  credential(key: string): Credential | undefined {
+    return this.#get(this.#credentials, key);
+  }
+
+  rememberCredential(key: string, value: Credential, generation: number): void {
+    this.#set(this.#credentials, key, value, generation);
+  }
+
+  repository(userId: number, name: string): Repository | undefined {
+    return this.#get(this.#repositories, `${userId}\0${name}`);
+  }
+
+  rememberRepository(userId: number, name: string, value: Repository, generation: number): void {
+    this.#set(this.#repositories, `${userId}\0${name}`, value, generation);
+  }
+
+  #get<T>(map: Map<string, Entry<T>>, key: string): T | undefined {
+    const entry = map.get(key);
+    if (!entry) return undefined;
+    const now = this.#clock().getTime();
+    // A clock moved back (tests shift it) does not stretch an entry either.
+    if (now < entry.at || now - entry.at >= this.#ttlMs) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  #set<T>(map: Map<string, Entry<T>>, key: string, value: T, generation: number): void {
+    if (generation !== this.#generation) return;
+    if (map.size >= MAX_ENTRIES) {
+      // Oldest first (insertion order): under a flood of distinct keys the cache just stops helping.
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) map.delete(oldest);
+    }
+    map.delete(key);
+    map.set(key, { value, at: this.#clock().getTime() });
+  }
+}
