@@ -29,7 +29,7 @@ import { ROBOT_SECRET_PREFIX } from '../robots/robotService.ts';
 import { findRobotBySecret, type RobotRow, touchRobot } from '../robots/robotStore.ts';
 import type { RegistryAccessCache } from './registryAccessCache.ts';
 import type { RequestedScope } from './scope.ts';
-import type { AccessEntry, TokenSigner } from './tokenSigner.ts';
+import type { AccessEntry, TokenClaims, TokenSigner } from './tokenSigner.ts';
 
 /** Who asks for a registry token. */
 export type Principal =
@@ -173,14 +173,22 @@ export class RegistryTokenService {
       if (existing) existing.actions = [...new Set([...existing.actions, ...actions])];
       else access.push({ type: scope.type, name: scope.name, actions });
     }
-    return this.sign(subjectOf(principal), access);
+    const subject = subjectOf(principal);
+    const now = this.#deps.clock();
+    const token = await this.#deps.signer.signAsync(this.#claims(subject, access, now));
+    return { token, subject, expiresIn: this.#deps.ttlSeconds, issuedAt: now.toISOString(), access };
   }
 
   /** A token for core's own calls to the registry (tag lists, manifest deletes). */
   sign(subject: string, access: AccessEntry[]): IssuedToken {
     const now = this.#deps.clock();
+    const token = this.#deps.signer.sign(this.#claims(subject, access, now));
+    return { token, subject, expiresIn: this.#deps.ttlSeconds, issuedAt: now.toISOString(), access };
+  }
+
+  #claims(subject: string, access: AccessEntry[], now: Date): TokenClaims {
     const iat = Math.floor(now.getTime() / 1000);
-    const token = this.#deps.signer.sign({
+    return {
       iss: this.#deps.issuer,
       sub: subject,
       aud: this.#deps.service,
@@ -190,8 +198,7 @@ export class RegistryTokenService {
       iat,
       jti: this.#jti(),
       access,
-    });
-    return { token, subject, expiresIn: this.#deps.ttlSeconds, issuedAt: now.toISOString(), access };
+    };
   }
 
   #random = Buffer.alloc(0);

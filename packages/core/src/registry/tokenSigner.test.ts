@@ -55,6 +55,16 @@ test('tokens are ES256 JWTs with the certificate in x5c, verifiable with its key
   assert.ok(!verify('sha256', tampered, { key, dsaEncoding: 'ieee-p1363' }, signature));
 });
 
+test('signAsync (on the thread pool) makes tokens as verifiable as sign does', async () => {
+  const signer = TokenSigner.ephemeral();
+  const { header, claims, input, signature } = decode(await signer.signAsync(CLAIMS));
+  assert.equal(header.alg, 'ES256');
+  assert.deepEqual(claims, CLAIMS);
+  assert.equal(signature.length, 64);
+  const key = new X509Certificate(signer.certificatePem).publicKey;
+  assert.ok(verify('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }, signature));
+});
+
 test('fromDir makes the key once (0600) and reads the same key on every later start', () => {
   const dir = mkdtempSync(join(tmpdir(), 'signer-'));
   try {

@@ -84,6 +84,19 @@ export class TokenSigner {
     const der = sign('sha256', Buffer.from(input), this.#key);
     return `${input}.${derToJose(der).toString('base64url')}`;
   }
+
+  /**
+   * The same, with the signature computed on libuv's thread pool: the token endpoint's
+   * event loop goes on parsing and answering other requests meanwhile.
+   */
+  signAsync(claims: TokenClaims): Promise<string> {
+    const input = `${this.#header}.${base64url(JSON.stringify(claims))}`;
+    return new Promise((resolve, reject) =>
+      sign('sha256', Buffer.from(input), this.#key, (error, der) =>
+        error ? reject(error) : resolve(`${input}.${derToJose(der).toString('base64url')}`),
+      ),
+    );
+  }
 }
 
 const COORDINATE = 32; // P-256
