@@ -120,7 +120,12 @@ export function createServices(deps: ServicesDeps): Services {
     box,
     registryHost: registryUrl ? new URL(registryUrl).host : undefined,
     gate: deps.gate ?? noLoadBalancer,
-    ...(fixedAddresses ? { namespaceGone: (cell, app) => fixedAddresses.namespaceGone(cell, app) } : {}),
+    ...(fixedAddresses
+      ? {
+          namespaceGone: (cell: string, app: string) => fixedAddresses.namespaceGone(cell, app),
+          beforeApply: (cell: string, app: string) => fixedAddresses.ensureInCell(cell, app),
+        }
+      : {}),
     ...deps.runtime,
   });
   const registryServices = createRegistryServices({

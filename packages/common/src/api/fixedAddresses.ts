@@ -33,6 +33,8 @@ export type FixedAddressPool = z.infer<typeof FixedAddressPoolSchema>;
 export const FixedAddressesSchema = z
   .object({
     application: z.string(),
+    /** Addresses asked for in each cell; null when the application has no fixed addresses. */
+    size: z.number().int().nullable(),
     /** One pool per cell of the application that has one; empty when it has none. */
     pools: z.array(FixedAddressPoolSchema),
   })

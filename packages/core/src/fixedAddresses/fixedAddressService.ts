@@ -49,8 +49,10 @@ export class FixedAddressService {
 
   /**
    * Reserves a pool of `size` addresses in every active cell of the application (a cell
-   * that already has one of that size keeps it). All or nothing: if one cell has no room,
-   * the pools made by this call are removed again and nothing is recorded but the refusal.
+   * that already has one of that size keeps it) and records the size, so that a cell the
+   * application is placed in later gets its pool from the cell reconciler. All or
+   * nothing: if one cell has no room, the pools made by this call are removed again and
+   * nothing is recorded but the refusal.
    */
   async reserve(caller: Caller, application: string, input: FixedAddressRequest): Promise<FixedAddresses> {
     const cells = await this.#deps.activity.change(
@@ -62,21 +64,11 @@ export class FixedAddressService {
         const active = (await placementsOf(tx, row.id))
           .filter((p) => p.state === 'active')
           .map((p) => p.cell);
+        await tx.query('update applications set fixed_addresses = $2 where id = $1', [row.id, input.size]);
         const made: string[] = [];
         try {
           for (const cell of active) {
-            const ipam = this.#deps.ipam(cell);
-            const existing = (await ipam.listPools()).find((p) => p.namespace === application);
-            if (existing) {
-              if (existing.size !== input.size) {
-                throw new ConflictError(
-                  `${application} already has ${existing.size} fixed addresses in cell ${cell} (${existing.cidr}); release them first`,
-                );
-              }
-              continue;
-            }
-            await ipam.createPool({ namespace: application, size: input.size });
-            made.push(cell);
+            if (await this.#ensurePool(cell, application, input.size)) made.push(cell);
           }
         } catch (error) {
           await Promise.allSettled(made.map((cell) => this.#deps.ipam(cell).removePool(application)));
@@ -92,26 +84,88 @@ export class FixedAddressService {
     return this.#view(application, cells);
   }
 
-  /** Releases the application's pools; refused (409) in a cell where a pod still holds one of them. */
+  /**
+   * Releases the application's pools, in every cell or in none: refused (409) while a pod
+   * holds one of their addresses.
+   */
   async release(caller: Caller, application: string): Promise<void> {
     await this.#deps.activity.change(caller, 'release-fixed-addresses', {}, async (tx, setTarget) => {
       const { row } = await loadApplication(tx, caller, application, 'manage-fixed-addresses', setTarget);
       const cells = (await placementsOf(tx, row.id)).map((p) => p.cell);
+      await tx.query('update applications set fixed_addresses = null where id = $1', [row.id]);
+      const pools: string[] = [];
       const busy: string[] = [];
       for (const cell of cells) {
-        const ipam = this.#deps.ipam(cell);
         try {
-          if (!(await ipam.listPools()).some((p) => p.namespace === application)) continue;
-          await ipam.removePool(application);
+          const view = await this.#poolIn(cell, application);
+          if (!view) continue;
+          pools.push(cell);
+          if (view.inUse.length > 0)
+            busy.push(
+              `${cell}: ${view.inUse.length} held, e.g. ${view.inUse[0]?.ip} by ${view.inUse[0]?.pod}`,
+            );
         } catch (error) {
-          const e = domainError(error, `releasing the fixed addresses of ${application} in cell ${cell}`);
-          if (!(e instanceof ConflictError)) throw e;
-          busy.push(`${cell}: ${e.message}`);
+          throw domainError(error, `reading the fixed addresses of ${application} in cell ${cell}`);
         }
       }
       if (busy.length > 0) throw new ConflictError(`fixed addresses still in use (${busy.join('; ')})`);
-      this.#deps.logger.info({ application, cells }, 'fixed addresses released');
+      for (const cell of pools) {
+        try {
+          await this.#deps.ipam(cell).removePool(application);
+        } catch (error) {
+          throw domainError(error, `releasing the fixed addresses of ${application} in cell ${cell}`);
+        }
+      }
+      this.#deps.logger.info({ application, cells: pools }, 'fixed addresses released');
     });
+  }
+
+  /**
+   * Before the cell reconciler applies the application in `cell`: if the application has
+   * fixed addresses, its pool must be there first (a cell it was placed in later, after
+   * an evacuation say), or its pods would take other addresses. Throws when the cell has
+   * no room (the reconciler records it as the placement's sync error and tries again).
+   */
+  async ensureInCell(cell: string, application: string): Promise<void> {
+    const [row] = await this.#deps.db.query<{ size: number | null }>(
+      'select fixed_addresses as size from applications where name = $1',
+      [application],
+    );
+    if (!row?.size) return;
+    try {
+      if (await this.#ensurePool(cell, application, row.size)) {
+        this.#deps.logger.info({ application, cell, size: row.size }, 'fixed addresses reserved in the cell');
+      }
+    } catch (error) {
+      throw domainError(error, `reserving ${row.size} fixed addresses for ${application} in cell ${cell}`);
+    }
+  }
+
+  /** Makes the application's pool in `cell` unless it has one of that size; true if made here. */
+  async #ensurePool(cell: string, application: string, size: number): Promise<boolean> {
+    const ipam = this.#deps.ipam(cell);
+    for (let attempt = 0; ; attempt++) {
+      const existing = (await ipam.listPools()).find((p) => p.namespace === application);
+      if (existing) {
+        if (existing.size === size) return false;
+        throw new ConflictError(
+          `${application} already has ${existing.size} fixed addresses in cell ${cell} (${existing.cidr}); release them first`,
+        );
+      }
+      try {
+        await ipam.createPool({ namespace: application, size });
+        return true;
+      } catch (error) {
+        // Made meanwhile by someone else (the reconciler, or another request): look again.
+        if (!(error instanceof ConflictError) || attempt > 0) throw error;
+      }
+    }
+  }
+
+  async #poolIn(cell: string, application: string): Promise<FixedAddressPool | undefined> {
+    const ipam = this.#deps.ipam(cell);
+    const pool = (await ipam.listPools()).find((p) => p.namespace === application);
+    return pool ? poolView(ipam, cell, pool) : undefined;
   }
 
   /**
@@ -162,17 +216,18 @@ export class FixedAddressService {
   async #view(application: string, cells: string[]): Promise<FixedAddresses> {
     const pools = await Promise.all(
       cells.map(async (cell): Promise<FixedAddressPool | undefined> => {
-        const ipam = this.#deps.ipam(cell);
         try {
-          const pool = (await ipam.listPools()).find((p) => p.namespace === application);
-          if (!pool) return undefined;
-          return await poolView(ipam, cell, pool);
+          return await this.#poolIn(cell, application);
         } catch (error) {
           throw domainError(error, `reading the fixed addresses of ${application} in cell ${cell}`);
         }
       }),
     );
-    return { application, pools: pools.filter((p) => p !== undefined) };
+    const [row] = await this.#deps.db.query<{ size: number | null }>(
+      'select fixed_addresses as size from applications where name = $1',
+      [application],
+    );
+    return { application, size: row?.size ?? null, pools: pools.filter((p) => p !== undefined) };
   }
 }
 

@@ -65,12 +65,17 @@ test("an application's fixed addresses: reserved in its cell's IPAM, its pods ta
     const developer = await dave.put(PATH, { size: 4 });
     assert.equal(developer.status, 403, 'Master and up only');
     assert.match(developer.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    assert.deepEqual((await dave.get(PATH)).body, { application: 'shop', pools: [] }, 'readers see none yet');
+    assert.deepEqual(
+      (await dave.get(PATH)).body,
+      { application: 'shop', size: null, pools: [] },
+      'readers see none yet',
+    );
     assert.deepEqual(await ipam.listPools(), []);
 
     // Reserve 6 per cell: one aligned range, recorded in the cell's IPAM as the namespace's pool.
     const reserved = await alice.put(PATH, { size: 6 });
     assert.equal(reserved.status, 200, JSON.stringify(reserved.body));
+    assert.equal(reserved.body.size, 6);
     const [pool] = reserved.body.pools as Json[];
     assert.equal(reserved.body.pools.length, 1);
     assert.equal(pool.cell, 'fixed-a');
@@ -115,6 +120,17 @@ test("an application's fixed addresses: reserved in its cell's IPAM, its pods ta
         const view = (await alice.get(PATH)).body.pools[0];
         return JSON.stringify(view.inUse.map((a: Json) => a.ip)) === JSON.stringify(ips) ? view : undefined;
       });
+
+    // A cell without the pool (one the application is placed in later, say): the cell
+    // reconciler makes it before it applies the application there.
+    await ipam.removePool('shop');
+    assert.equal((await alice.get(PATH)).body.pools.length, 0);
+    core.core.services.runtime.cells.enqueue('shop@fixed-a');
+    const remade = await until('the reconciler to make the pool again', async () =>
+      (await ipam.listPools()).find((p) => p.namespace === 'shop'),
+    );
+    assert.equal(remade.size, 6);
+    pool.cidr = remade.cidr; // the same range, unless another took it meanwhile
 
     // v1: both pods take addresses of the pool and answer on them.
     const v1 = await podsOf(await deploy('one'));
@@ -164,6 +180,7 @@ test("an application's fixed addresses: reserved in its cell's IPAM, its pods ta
     assert.match(busy.headers.get('content-type') ?? '', /^application\/problem\+json/);
     assert.match(busy.body.detail, /still in use/);
     assert.equal((await ipam.listPools()).length, 1);
+    assert.equal((await alice.get(PATH)).body.size, 6, 'a refused release changes nothing');
     const records = (await alice.get('/api/v1/applications/shop/activity')).body.items as Json[];
     assert.deepEqual(
       records

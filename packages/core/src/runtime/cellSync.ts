@@ -49,6 +49,11 @@ export interface CellSyncDeps {
    * Throwing makes the reconciler try again.
    */
   namespaceGone?(cell: string, application: string): Promise<void>;
+  /**
+   * Before the application is applied in the cell: what it needs there outside
+   * Kubernetes first (its fixed addresses). Throwing is a sync error, tried again.
+   */
+  beforeApply?(cell: string, application: string): Promise<void>;
 }
 
 /** While something is still moving, look again this often even without a watch event. */
@@ -86,6 +91,7 @@ export class CellSync {
       if (placement.state === 'leaving' && (await this.#replacementRuns(db, app.id))) {
         return await this.#leave(client, application, app.id, cellRow.id);
       }
+      await this.#deps.beforeApply?.(cell, application);
       const pending = await this.#apply(client, application, app.id, cellRow.id, cell);
       await recordSync(db, app.id, cellRow.id, null, this.#deps.clock());
       this.#deps.observed(app.id);

@@ -29,6 +29,8 @@ export interface RuntimeDeps {
   healthIntervalMs?: number;
   /** An application's namespace is gone from a cell (see CellSyncDeps). */
   namespaceGone?: (cell: string, application: string) => Promise<void>;
+  /** Before an application is applied in a cell (see CellSyncDeps). */
+  beforeApply?: (cell: string, application: string) => Promise<void>;
 }
 
 const SWEEP = 'sweep@';
@@ -78,6 +80,7 @@ export class Runtime implements RuntimeSignals, CellAccess {
       observed: (applicationId) => void this.#operationsOf(applicationId),
       enqueue: (application, cell) => this.cells.enqueue(`${application}@${cell}`),
       ...(deps.namespaceGone ? { namespaceGone: deps.namespaceGone } : {}),
+      ...(deps.beforeApply ? { beforeApply: deps.beforeApply } : {}),
     });
     const driver = new OperationDriver({
       db,
