@@ -104,12 +104,29 @@ export function createServices(deps: ServicesDeps): Services {
   });
   const quotas = QuotaService.create({ db, activity });
   const imageGroups = ImageGroupService.create({ db, clock, activity });
-  const imageRepositories = ImageRepositoryService.create({ db, clock, activity, imageGroups });
+  const registryUrl = deps.registry?.url ?? deps.registryUrl;
+  // Core's own calls to the registry (tags of deploys, deleted repositories' manifests)
+  // carry tokens core signs for itself; the token service is made below, before any call.
+  const registryClient = registryUrl
+    ? new RegistryClient(
+        registryUrl,
+        (repository, actions) =>
+          registryServices.registryTokens.sign(CORE_SUBJECT, [
+            { type: 'repository', name: repository, actions },
+          ]).token,
+      )
+    : undefined;
+  const imageRepositories = ImageRepositoryService.create({
+    db,
+    clock,
+    activity,
+    imageGroups,
+    images: registryClient,
+  });
   // One limiter for logins and registry token requests: both take passwords.
   const limiter = new LoginLimiter({ clock, maxFailures: deps.maxFailedLogins });
   const auth = AuthService.create({ db, clock, activity, limiter, sessionTtlMs: deps.sessionTtlMs });
   const box = deps.secretKey ? SecretBox.fromKey(deps.secretKey) : undefined;
-  const registryUrl = deps.registry?.url ?? deps.registryUrl;
   const fixedAddresses = deps.ipam
     ? FixedAddressService.create({ db, activity, ipam: deps.ipam, logger: deps.logger })
     : undefined;
@@ -140,18 +157,7 @@ export function createServices(deps: ServicesDeps): Services {
     accessCache,
   });
   // Deploys check tags with a token core signs for itself (the registry may use token auth).
-  const registry = new ImageRegistry(
-    registryUrl,
-    registryUrl
-      ? new RegistryClient(
-          registryUrl,
-          (repository, actions) =>
-            registryServices.registryTokens.sign(CORE_SUBJECT, [
-              { type: 'repository', name: repository, actions },
-            ]).token,
-        )
-      : undefined,
-  );
+  const registry = new ImageRegistry(registryUrl, registryClient);
   return {
     access: AccessService.create({ db, activity }),
     auth,

@@ -96,9 +96,9 @@ export function imageRepositoryRoutes(services: Services): FastifyPluginAsyncZod
       {
         schema: {
           tags,
-          summary: 'Delete an image repository',
+          summary: 'Delete an image repository and its manifests in the registry',
           params: RepositoryParamsSchema,
-          response: { 204: NoContentSchema, ...problems(...AUTHENTICATED, 409) },
+          response: { 204: NoContentSchema, ...problems(...AUTHENTICATED, 409, 503) },
         },
       },
       async (request, reply) => {

@@ -27,11 +27,19 @@ import {
   updateImageRepository,
 } from './imageRepositoryStore.ts';
 
+/** A repository's images in the region registry. */
+export interface RepositoryImages {
+  /** Deletes every manifest of the repository (what its tags point at); how many went. */
+  deleteAll(repository: string): Promise<number>;
+}
+
 export interface ImageRepositoryServiceDeps {
   db: Database;
   clock: Clock;
   activity: ActivityService;
   imageGroups: ImageGroupService;
+  /** The registry's side of a repository; undefined when core has no registry (REGISTRY_URL). */
+  images?: RepositoryImages | undefined;
 }
 
 export function imageRepositoryRef(row: ImageRepositoryRow): ResourceRef {
@@ -50,12 +58,14 @@ export class ImageRepositoryService {
   readonly #clock: Clock;
   readonly #activity: ActivityService;
   readonly #imageGroups: ImageGroupService;
+  readonly #images: RepositoryImages | undefined;
 
   private constructor(deps: ImageRepositoryServiceDeps) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#activity = deps.activity;
     this.#imageGroups = deps.imageGroups;
+    this.#images = deps.images;
   }
 
   static create(deps: ImageRepositoryServiceDeps): ImageRepositoryService {
@@ -126,7 +136,12 @@ export class ImageRepositoryService {
     });
   }
 
-  /** Deletes a repository no build project pushes to. (Its images go with the registry capability.) */
+  /**
+   * Deletes a repository no build project pushes to, and its manifests in the registry
+   * first (a repository made again under the name starts empty). Core's row stays locked
+   * meanwhile; when the registry fails, the repository stays (with what was not deleted
+   * yet) and the answer is 503. Blobs are reclaimed by the registry's garbage collection.
+   */
   async delete(caller: Caller, group: string, name: string): Promise<void> {
     await this.#activity.change(caller, 'delete', {}, async (tx, setTarget) => {
       const { row } = await this.load(tx, caller, group, name, 'delete', (ref) =>
@@ -134,6 +149,7 @@ export class ImageRepositoryService {
       );
       const users = await countBuildProjectsPushingTo(tx, row.id);
       if (users > 0) throw inUse(row.fullName, users);
+      await this.#images?.deleteAll(row.fullName);
       try {
         await deleteImageRepository(tx, row.id);
       } catch (error) {

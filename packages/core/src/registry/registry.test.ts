@@ -615,3 +615,50 @@ test('verified credentials and repository lookups are reused for seconds, yet a 
   assert.equal((await leaver.api.delete(`/api/v1/user/tokens/${id}`)).status, 204);
   assert.equal((await tokenRequest(scope, basic)).status, 401);
 });
+
+test('deleting a repository through core deletes its manifests in the registry (Owner only): made again, it shows no old tag', async () => {
+  assert.ok((await push('team/gone:v1', creds('owner'))).ok);
+  assert.ok((await push('team/gone:v2', creds('developer'))).ok);
+  const before = await api('owner').get('/api/v1/image-groups/team/repositories/gone/tags');
+  assert.deepEqual(
+    before.body.items.map((t: { tag: string }) => t.tag),
+    ['v1', 'v2'],
+  );
+  const digest = before.body.items[0].digest as string;
+  // A Master may delete tags but not the repository: refused, and the images stay.
+  assert.equal((await api('master').delete('/api/v1/image-groups/team/repositories/gone')).status, 403);
+  assert.ok((await pull('team/gone:v1', creds('reporter'))).ok);
+  assert.equal((await api('owner').delete('/api/v1/image-groups/team/repositories/gone')).status, 204);
+  // The registry itself, with a token that may read anything there: no tag, no manifest.
+  const token = rc.signer.sign({
+    iss: 'leengine-core',
+    sub: 'test',
+    aud: 'leengine-registry',
+    iat: Math.floor(Date.now() / 1000),
+    nbf: Math.floor(Date.now() / 1000),
+    exp: Math.floor(Date.now() / 1000) + 60,
+    jti: 'deleted-repository',
+    access: [{ type: 'repository', name: 'team/gone', actions: ['pull'] }],
+  });
+  const headers = { authorization: `Bearer ${token}` };
+  const list = await fetch(`${rc.registry.url}/v2/team/gone/tags/list`, { headers });
+  const listed = (await list.json()) as { tags?: string[] | null };
+  assert.ok(
+    list.status === 404 || (list.status === 200 && (listed.tags ?? []).length === 0),
+    JSON.stringify(listed),
+  );
+  const manifest = await fetch(`${rc.registry.url}/v2/team/gone/manifests/${digest}`, { headers });
+  assert.equal(manifest.status, 404);
+  // Made again under the same name, it starts empty: nothing old to list or pull.
+  assert.equal(
+    (await api('owner').post('/api/v1/image-groups/team/repositories', { name: 'gone' })).status,
+    201,
+  );
+  assert.deepEqual(
+    (await api('owner').get('/api/v1/image-groups/team/repositories/gone/tags')).body.items,
+    [],
+  );
+  const old = await pull('team/gone:v1', creds('owner'));
+  assert.equal(old.ok, false);
+  assert.match(old.output, /manifest unknown|not found/i);
+});

@@ -13,6 +13,8 @@ export interface ManifestInfo {
   mediaType: string;
   /** Bytes a pull downloads: the manifest, its config and layers (an index: itself and its manifests). */
   size: number;
+  /** An index's manifests (digests); none for a single image. */
+  children: string[];
 }
 
 /** Mints a bearer token for core's own calls: `repository:<name>:<actions>`. */
@@ -73,12 +75,13 @@ export class RegistryClient {
       mediaType?: string;
       config?: { size?: number };
       layers?: { size?: number }[];
-      manifests?: { size?: number }[];
+      manifests?: { size?: number; digest?: string }[];
     };
     const mediaType = response.headers.get('content-type') ?? body.mediaType ?? '';
     const parts = [body.config, ...(body.layers ?? []), ...(body.manifests ?? [])];
     const size = raw.length + parts.reduce((sum, p) => sum + (p?.size ?? 0), 0);
-    return { digest, mediaType, size };
+    const children = (body.manifests ?? []).flatMap((m) => (typeof m.digest === 'string' ? [m.digest] : []));
+    return { digest, mediaType, size, children };
   }
 
   /** Deletes a manifest by digest (every tag pointing at it goes with it); false if it was not there. */
@@ -90,6 +93,28 @@ export class RegistryClient {
     if (response.status === 202) return true;
     if (response.status === 404) return false;
     throw await unexpected(response, `deleting ${repository}@${digest}`);
+  }
+
+  /**
+   * Deletes every manifest the repository's tags point at, then the manifests of those
+   * that are indexes (the registry keeps an index's children when the index goes, and
+   * they stay pullable by digest); returns how many were deleted. Distribution 2.8 cannot
+   * list untagged manifests, so one pushed by digest only and never tagged stays.
+   */
+  async deleteAll(repository: string): Promise<number> {
+    const tagged = new Set<string>();
+    const children = new Set<string>();
+    for (const tag of await this.tags(repository)) {
+      const manifest = await this.manifest(repository, tag);
+      if (!manifest) continue; // deleted meanwhile
+      tagged.add(manifest.digest);
+      for (const child of manifest.children) children.add(child);
+    }
+    let deleted = 0;
+    for (const digest of [...tagged, ...[...children].filter((c) => !tagged.has(c))]) {
+      if (await this.deleteManifest(repository, digest)) deleted += 1;
+    }
+    return deleted;
   }
 
   async #fetch(repository: string, actions: string[], path: string, init: RequestInit): Promise<Response> {
