@@ -115,10 +115,9 @@ test("the local region's cells give pods addresses from their IPAM segment, the 
     client.close();
     client = new Etcd3({ hosts: region.endpoints.etcd });
     ipam = Ipam.create({ client, cell: 'local-1' });
-    // The kubelet of this run made a new sandbox for the pod (its image names the old
-    // registry port, so it cannot start the container; its sandbox has an address all
-    // the same): the previous run's allocation was released before the kubelet started,
-    // so the new sandbox took the lowest free address of the node's block again, the same.
+    // The kubelet of this run made a new sandbox for the pod: the previous run's
+    // allocation was released before the kubelet started, so the new sandbox took the
+    // lowest free address of the node's block again, the same.
     const before = allocation?.value.containerId;
     for (const deadline = Date.now() + 120_000; ; await sleep(250)) {
       const items = (await ipam.listAllocations()).items.map((a) => a.value);
@@ -138,9 +137,13 @@ test("the local region's cells give pods addresses from their IPAM segment, the 
       [segment],
       'the same segment after the restart',
     );
+    // The registry kept its port, so the pod's image reference still resolves: the pod of
+    // the previous run runs again, on its address, and answers.
+    assert.equal(new URL(region.endpoints.registry).host, registryHost, 'the registry kept its port');
+    assert.equal((await readyPod(core2, 'httpbox')).status?.podIP, ip);
+    assert.equal(await httpText(`http://${ip}:8080/`), 'httpbox');
     // A pod of this run answers from the host, with an address of the same segment.
-    const host2 = new URL(region.endpoints.registry).host;
-    await core2.createNamespacedPod({ namespace: 'net', body: httpbox('httpbox-2', host2) });
+    await core2.createNamespacedPod({ namespace: 'net', body: httpbox('httpbox-2', registryHost) });
     const pod2 = await readyPod(core2, 'httpbox-2');
     const ip2 = pod2.status?.podIP ?? '';
     assert.ok(inCidr(ip2, segment), `${ip2} is in ${segment}`);

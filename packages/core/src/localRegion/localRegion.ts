@@ -76,10 +76,12 @@ export class LocalRegion implements AsyncDisposable {
       const host = options.env.LEENGINE_HOST || '127.0.0.1';
       const corePort = numberOr(options.env.LEENGINE_PORT, 7070) || ((await freePorts(1)) as [number])[0];
       const coreUrl = `http://${host}:${corePort}`;
+      const registryPort = await stickyPort(stateDir, 'registry', options.env.LEENGINE_REGISTRY_PORT);
       const [etcd, registry] = await Promise.all([
         testbed.etcd({ dir: join(stateDir, 'etcd') }),
         testbed.registry({
           dir: join(stateDir, 'registry'),
+          port: registryPort,
           auth: {
             realm: `${coreUrl}${TOKEN_PATH}`,
             service: auth.service,
@@ -245,6 +247,23 @@ function registryAuth(env: Record<string, string | undefined>, stateDir: string)
     issuer: env.REGISTRY_TOKEN_ISSUER || DEFAULT_REGISTRY_ISSUER,
     notificationSecret,
   };
+}
+
+/**
+ * A port that stays the same across restarts: the environment's, else the one recorded in
+ * the state dir, else a free one, recorded now. The registry needs it: every workload's
+ * image reference names the registry's host:port, so a new port at each `./dev up` would
+ * leave the pods of earlier deploys unable to pull their image again.
+ */
+async function stickyPort(stateDir: string, name: string, fromEnv: string | undefined): Promise<number> {
+  const configured = numberOr(fromEnv, 0);
+  if (configured) return configured;
+  const file = join(stateDir, `${name}.port`);
+  const recorded = existsSync(file) ? numberOr(readFileSync(file, 'utf8').trim(), 0) : 0;
+  if (recorded) return recorded;
+  const [port] = (await freePorts(1)) as [number];
+  writeFileSync(file, `${port}\n`);
+  return port;
 }
 
 function numberOr(value: string | undefined, fallback: number): number {
