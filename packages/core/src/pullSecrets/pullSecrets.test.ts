@@ -194,3 +194,22 @@ test('a deployer who may not pull a repository cannot deploy it (refused like a 
     { type: 'repository', name: 'team/web', actions: [] },
   ]);
 });
+
+test('a deploy that uses another repository grants it: the same Secret then pulls both, and the upgrade becomes Ready', async () => {
+  const before = await pullCredential('web', rc.registry.host);
+  const deployed = await owner.api.post('/api/v1/applications/web/versions', version('team/vault'));
+  assert.equal(deployed.status, 202, JSON.stringify(deployed.body));
+  const op = await finished(owner.api, 'web', deployed.body.id);
+  assert.equal(op.state, 'succeeded', JSON.stringify(op));
+  const after = await pullCredential('web', rc.registry.host);
+  assert.deepEqual(after, before, 'the Secret did not change: grants are read when a token is asked for');
+  assert.deepEqual(await grantedAccess(after, 'team/vault'), [
+    { type: 'repository', name: 'team/vault', actions: ['pull'] },
+  ]);
+  // team/web stays granted: a rollback to v1 pulls it again.
+  assert.deepEqual(await grantedAccess(after, 'team/web'), [
+    { type: 'repository', name: 'team/web', actions: ['pull'] },
+  ]);
+  const v2 = await kube.apps.readNamespacedDeployment({ name: 'v2', namespace: 'web' });
+  assert.equal(v2.status?.readyReplicas, 1);
+});
