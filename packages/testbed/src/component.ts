@@ -16,30 +16,44 @@ export interface ComponentHandle extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Builds the common part of a handle around a running process. */
+/** Builds the common part of a handle around a running process in its own temp dir. */
 export function baseHandle(
   proc: ManagedProcess,
   workDir: WorkDir,
   startedAt: number,
   beforeStop?: () => Promise<void>,
 ): ComponentHandle {
+  return processHandle(proc, workDir.path, startedAt, async () => {
+    await beforeStop?.().catch(() => {});
+    await proc.stop();
+    workDir.remove();
+  });
+}
+
+/**
+ * A handle around a running process whose directory the caller owns: `stop` runs once
+ * however often it is called (the first call's promise is shared).
+ */
+export function processHandle(
+  proc: ManagedProcess,
+  dir: string,
+  startedAt: number,
+  stop: () => Promise<void>,
+  component = proc.component,
+): ComponentHandle {
   let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      await beforeStop?.().catch(() => {});
-      await proc.stop();
-      workDir.remove();
-    })();
+  const stopOnce = () => {
+    stopping ??= stop();
     return stopping;
   };
   return {
-    component: proc.component,
-    dir: workDir.path,
+    component,
+    dir,
     process: proc,
     startupMs: Math.round(performance.now() - startedAt),
     logTail: (lines) => proc.tail(lines),
-    stop,
-    [Symbol.asyncDispose]: stop,
+    stop: stopOnce,
+    [Symbol.asyncDispose]: stopOnce,
   };
 }
 

@@ -7,7 +7,7 @@ export type { CellImages } from './cell/images.ts';
 export { kubeBinary, kubeBinDir } from './cell/kubeBinaries.ts';
 export type { RealNode } from './cell/node.ts';
 export { CELL_RANGES, type PodSubnet } from './cell/podNetwork.ts';
-export { type ComponentHandle, retryOnPortClash } from './component.ts';
+export { type ComponentHandle, processHandle, retryOnPortClash } from './component.ts';
 export { ComponentError } from './componentError.ts';
 export { type EtcdHandle, type EtcdOptions, startEtcd } from './etcd.ts';
 export { type ExitStatus, ManagedProcess, type ProcessOptions } from './managedProcess.ts';

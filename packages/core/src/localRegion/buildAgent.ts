@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ComponentHandle, ManagedProcess, waitUntilReady } from '@leengine/testbed';
+import { type ComponentHandle, ManagedProcess, processHandle, waitUntilReady } from '@leengine/testbed';
 import type { Core } from '../core.ts';
 
 const AGENT_BIN = fileURLToPath(new URL('../../../build/bin/build-agent', import.meta.url));
@@ -79,14 +79,5 @@ export async function startLocalBuildAgent(options: LocalBuildAgentOptions): Pro
     throw error;
   }
   // A running build reports its end to core before the agent exits; give it the time.
-  const stop = () => proc.stop(15_000);
-  return {
-    component: 'build-agent',
-    dir,
-    process: proc,
-    startupMs: Math.round(performance.now() - startedAt),
-    logTail: (lines) => proc.tail(lines),
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
+  return processHandle(proc, dir, startedAt, () => proc.stop(15_000));
 }

@@ -10,6 +10,7 @@ import {
   type EtcdHandle,
   ManagedProcess,
   makeWorkDir,
+  processHandle,
   type Testbed,
 } from '@leengine/testbed';
 
@@ -159,20 +160,7 @@ async function nodeProcess(
     cwd: dirname(logFile),
     logFile,
   });
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= proc.stop().then(cleanup);
-    return stopping;
-  };
-  return {
-    component: `${component} (${what})`,
-    dir,
-    process: proc,
-    startupMs: Math.round(performance.now() - startedAt),
-    logTail: (lines) => proc.tail(lines),
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
+  return processHandle(proc, dir, startedAt, () => proc.stop().then(cleanup), `${component} (${what})`);
 }
 
 /** Polls `ready` until true; fails with the process's log if it exits or 60 s pass. */
