@@ -22,6 +22,7 @@ export {
   type RegistryTokenAuth,
   startRegistry,
 } from './registry.ts';
+export { type RegistryGarbage, storageBytes } from './registryGarbage.ts';
 export { Testbed } from './testbed.ts';
 export { httpOk, waitUntilReady } from './waitUntil.ts';
 export { makeWorkDir, type WorkDir } from './workDir.ts';
