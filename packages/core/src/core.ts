@@ -11,6 +11,7 @@ import { type Database, openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { type App, buildApp } from './http/app.ts';
 import type { ReadinessCheck } from './http/health.ts';
+import type { RegistryMaintenance } from './registry/registryMaintenance.ts';
 import type { RegistrySettings } from './registry/registryServices.ts';
 import { TokenSigner } from './registry/tokenSigner.ts';
 import { createServices, type Services, type ServicesDeps } from './services.ts';
@@ -39,6 +40,8 @@ export interface CoreDeps {
   gate?: TrafficGate;
   /** Runtime timings (tests shorten them). */
   runtime?: { resyncMs?: number; healthIntervalMs?: number };
+  /** The region registry's host, for garbage collection; without it those routes answer 503. */
+  registryMaintenance?: RegistryMaintenance;
 }
 
 /** leengine-core: owns the database and the HTTP API; `close()` releases both. */
@@ -89,6 +92,7 @@ export class Core {
         registryUrl: config.REGISTRY_URL,
         ...(gate ? { gate } : {}),
         ...(deps.runtime ? { runtime: deps.runtime } : {}),
+        registryMaintenance: deps.registryMaintenance,
         ...(client ? { ipam: (cell: string) => Ipam.create({ client, cell }) } : {}),
       });
       // slb-core keeps its system of record in etcd: without etcd its routes answer 503.
@@ -144,6 +148,8 @@ export class Core {
   }
 
   async close(): Promise<void> {
+    // A collection under way ends with the registry read-write again before core goes.
+    await this.services.registryGc.idle();
     await this.services.builds.stop();
     await this.services.runtime.stop();
     this.#gate?.close();

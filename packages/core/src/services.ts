@@ -22,6 +22,7 @@ import { QuotaService } from './quotas/quotaService.ts';
 import { RegionService } from './regions/regionService.ts';
 import { RegistryAccessCache } from './registry/registryAccessCache.ts';
 import { RegistryClient } from './registry/registryClient.ts';
+import type { RegistryMaintenance } from './registry/registryMaintenance.ts';
 import {
   createRegistryServices,
   defaultRegistrySettings,
@@ -70,6 +71,8 @@ export interface ServicesDeps {
   maxFailedLogins?: number;
   /** The region registry: token signing and where its API is (default: a throwaway key, no API). */
   registry?: RegistrySettings;
+  /** The registry's host, for garbage collection (the local region's registry process). */
+  registryMaintenance?: RegistryMaintenance | undefined;
   /** Code builds: the region registry's host, the build agents' secret, push credentials. */
   builds?: Partial<
     Pick<
@@ -155,6 +158,7 @@ export function createServices(deps: ServicesDeps): Services {
     imageRepositories,
     settings: deps.registry ?? defaultRegistrySettings(),
     accessCache,
+    maintenance: deps.registryMaintenance,
   });
   // Deploys check tags with a token core signs for itself (the registry may use token auth).
   const registry = new ImageRegistry(registryUrl, registryClient);

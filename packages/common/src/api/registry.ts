@@ -76,3 +76,66 @@ export const RegistryTagNameSchema = z
     /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
     'must be a tag: letters, digits, "_", "." and "-", at most 128',
   );
+
+/** Starts a garbage collection of the region registry (admins). */
+export const StartRegistryGcSchema = z
+  .strictObject({
+    /** Report what would go and delete nothing (the registry stays read-write). Default true. */
+    dryRun: z.boolean().default(true),
+    /** Also delete manifests no tag points at, and then their blobs (`--delete-untagged`). */
+    deleteUntagged: z.boolean().default(false),
+  })
+  .meta({ id: 'StartRegistryGc' });
+export type StartRegistryGc = z.infer<typeof StartRegistryGcSchema>;
+
+export const REGISTRY_GC_STEPS = ['read-only', 'collect', 'read-write'] as const;
+
+/** A garbage collection of the region registry (or its dry run), while it runs and after. */
+export const RegistryGcSchema = z
+  .object({
+    id: z.string(),
+    dryRun: z.boolean(),
+    deleteUntagged: z.boolean(),
+    state: z.enum(['running', 'succeeded', 'failed']),
+    /** The admin who started it. */
+    startedBy: z.string(),
+    startedAt: Timestamp,
+    finishedAt: Timestamp.nullable(),
+    /** A collection: read-only, collect, read-write; a dry run: collect only. */
+    steps: z.array(
+      z.object({
+        name: z.enum(REGISTRY_GC_STEPS),
+        state: z.enum(['pending', 'running', 'succeeded', 'failed']),
+        startedAt: Timestamp.nullable(),
+        finishedAt: Timestamp.nullable(),
+        durationMs: z.number().int().nullable(),
+      }),
+    ),
+    /** What the collection found: deleted, or for a dry run what would be. Null until it ran. */
+    report: z
+      .object({
+        /** Blobs kept: referenced by a manifest that stays. */
+        markedBlobs: z.number().int(),
+        /** Blobs no kept manifest references, with their bytes. */
+        blobs: z.array(z.object({ digest: z.string(), bytes: z.number().int() })),
+        /** The reclaimable bytes: those blobs together. */
+        bytes: z.number().int(),
+        /** Untagged manifests (with deleteUntagged), by repository. */
+        manifests: z.array(z.object({ repository: z.string(), digest: z.string() })),
+        /** The registry's storage in bytes when the collection started. */
+        storageBytes: z.number().int(),
+      })
+      .nullable(),
+    /** What the storage shrank by (a collection that succeeded); null for a dry run. */
+    bytesFreed: z.number().int().nullable(),
+    /** From the read-only restart until read-write again: how long pushes were refused. */
+    pushesRefusedMs: z.number().int().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'RegistryGc' });
+export type RegistryGc = z.infer<typeof RegistryGcSchema>;
+
+export const RegistryGcListSchema = z
+  .object({ items: z.array(RegistryGcSchema) })
+  .meta({ id: 'RegistryGcList' });
+export type RegistryGcList = z.infer<typeof RegistryGcListSchema>;

@@ -13,6 +13,7 @@ import { operationRoutes } from '../operations/operationRoutes.ts';
 import { quotaRoutes } from '../quotas/quotaRoutes.ts';
 import { regionRoutes } from '../regions/regionRoutes.ts';
 import { imageTagRoutes } from '../registry/imageTagRoutes.ts';
+import { registryGcRoutes } from '../registry/registryGcRoutes.ts';
 import { robotRoutes } from '../robots/robotRoutes.ts';
 import type { Services } from '../services.ts';
 import { slbRoutes } from '../slb/slbRoutes.ts';
@@ -43,6 +44,7 @@ export function apiV1(services: Services): FastifyPluginAsyncZod {
       imageGroupRoutes(services),
       imageRepositoryRoutes(services),
       imageTagRoutes(services.registry),
+      registryGcRoutes(services.registryGc),
       robotRoutes(services.robots),
       buildProjectRoutes(services),
       buildRoutes(services),

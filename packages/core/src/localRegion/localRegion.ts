@@ -13,6 +13,7 @@ import { TokenSigner } from '../registry/tokenSigner.ts';
 import type { FirstAdmin } from '../users/userService.ts';
 import { startLocalBuildAgent, withLocalBuilds } from './buildAgent.ts';
 import { localCellNetwork } from './cellNetwork.ts';
+import { localRegistryMaintenance } from './registryMaintenance.ts';
 import { FRONT_DOOR_SOURCE, frontDoorConfig, type RegionTraffic, startRegionTraffic } from './traffic.ts';
 
 export interface LocalRegionOptions {
@@ -104,7 +105,10 @@ export class LocalRegion implements AsyncDisposable {
         ...auth,
         port: corePort,
       });
-      const core = await Core.create(config, options.logger ? { logger: options.logger } : {});
+      const core = await Core.create(config, {
+        ...(options.logger ? { logger: options.logger } : {}),
+        registryMaintenance: localRegistryMaintenance(registry),
+      });
       let firstAdmin: FirstAdmin | null;
       let cellImagePush: string;
       try {

@@ -7,6 +7,8 @@ import type { Database } from '../db/database.ts';
 import type { ImageRepositoryService } from '../imageRepositories/imageRepositoryService.ts';
 import { RobotService } from '../robots/robotService.ts';
 import { RegistryClient } from './registryClient.ts';
+import { RegistryGcService } from './registryGcService.ts';
+import type { RegistryMaintenance } from './registryMaintenance.ts';
 import { RegistryService } from './registryService.ts';
 import { CORE_SUBJECT, RegistryTokenService, type TokenAccessCache } from './registryTokenService.ts';
 import { TokenSigner } from './tokenSigner.ts';
@@ -42,6 +44,8 @@ export interface RegistryServices {
   registryTokens: RegistryTokenService;
   registry: RegistryService;
   robots: RobotService;
+  /** Garbage collection of the registry (503 without a RegistryMaintenance). */
+  registryGc: RegistryGcService;
 }
 
 /** The registry's part of core: token service, tags and notifications, robot accounts. */
@@ -56,6 +60,8 @@ export function createRegistryServices(deps: {
   settings: RegistrySettings;
   /** The token endpoint's cache; whoever changes access invalidates it. */
   accessCache: TokenAccessCache;
+  /** The registry's host, for garbage collection; only the core that manages it has one. */
+  maintenance?: RegistryMaintenance | undefined;
 }): RegistryServices {
   const { db, clock, logger, activity, settings } = deps;
   const registryTokens = RegistryTokenService.create({
@@ -90,5 +96,6 @@ export function createRegistryServices(deps: {
       notificationSecret: settings.notificationSecret,
     }),
     robots: RobotService.create({ db, clock, activity }),
+    registryGc: RegistryGcService.create({ clock, logger, activity, maintenance: deps.maintenance }),
   };
 }

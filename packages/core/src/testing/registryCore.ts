@@ -7,6 +7,7 @@ import { freePorts, type RegistryHandle, type Testbed } from '@leengine/testbed'
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../config.ts';
 import { Core, type CoreDeps } from '../core.ts';
+import type { RegistryMaintenance } from '../registry/registryMaintenance.ts';
 import { EVENTS_PATH, TOKEN_PATH } from '../registry/registryRoutes.ts';
 import { TokenSigner } from '../registry/tokenSigner.ts';
 import { ApiClient } from './apiClient.ts';
@@ -44,6 +45,8 @@ export async function startRegistryCore(
     logger?: Logger;
     databaseUrl?: string;
     runtime?: CoreDeps['runtime'];
+    /** How core maintains the registry (garbage collection); default: none (503). */
+    maintenance?: (registry: RegistryHandle) => RegistryMaintenance;
   } = {},
 ): Promise<RegistryCore> {
   const keyDir = mkdtempSync(join(tmpdir(), 'leengine-token-'));
@@ -86,6 +89,7 @@ export async function startRegistryCore(
     logger: options.logger ?? pino({ level: 'silent' }),
     clock: () => new Date(Date.now() + offsetMs),
     ...(options.runtime ? { runtime: options.runtime } : {}),
+    ...(options.maintenance ? { registryMaintenance: options.maintenance(registry) } : {}),
   });
   try {
     const url = await core.listen();
