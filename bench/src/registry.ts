@@ -8,7 +8,16 @@
 //                                         already compressed on disk) into a fresh registry
 //   pull_auth_ms / pull_noauth_ms         skopeo copy of it back to a fresh dir
 //   auth_overhead_ratio                   (push + pull with auth) / (push + pull without), medians
-// --tokens-only: the token figures alone (no image pushes); CORE_NODE_OPTIONS: node options
+//   gc_dry_run_ms                         garbage-collect --dry-run on the registry of the GC test
+//                                         (busybox base, two images with 400/300 kB layers of their
+//                                         own, one deleted): what the report costs
+//   gc_collect_ms                         garbage-collect itself, the registry read-only
+//   gc_restart_ms                         one restart (read-only or read-write) until /v2/ answers:
+//                                         connections are refused for about this long, pulls too
+//   gc_push_refused                       from the read-only restart's start until read-write
+//                                         answers again: two restarts and the collection
+// --tokens-only: the token figures alone (no image pushes); --gc-only: the GC figures alone
+// (no core); CORE_NODE_OPTIONS: node options
 // for core's process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile the token endpoint).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +39,7 @@ import { figure, isQuick, quantile } from './stats.ts';
 
 const quick = isQuick();
 const tokensOnly = process.argv.includes('--tokens-only');
+const gcOnly = process.argv.includes('--gc-only');
 const root = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 const CONCURRENCY = 50;
@@ -106,6 +116,17 @@ const testbed = new Testbed();
 const workDir = makeWorkDir('bench-registry');
 let core: ManagedProcess | undefined;
 try {
+  if (gcOnly) await gcFigures();
+  else await coreFigures();
+} finally {
+  agent.destroy();
+  await core?.stop().catch(() => {});
+  await testbed.stop();
+  workDir.remove();
+}
+
+/** Core as its own process on PostgreSQL: token figures, then images and GC. */
+async function coreFigures(): Promise<void> {
   const postgres = await testbed.postgres();
   const url = await postgres.createDatabase('bench_registry');
   const [port] = (await freePorts(1)) as [number];
@@ -174,12 +195,10 @@ try {
   const byPassword = await tokenLoad(port, `bench:${PASSWORD}`, PASSWORD_TOKENS, CONCURRENCY);
   figure('token_password_rate', Math.round(PASSWORD_TOKENS / byPassword.seconds), 'tokens/s');
 
-  if (!tokensOnly) await imageFigures(port, keyDir, pat.token);
-} finally {
-  agent.destroy();
-  await core?.stop().catch(() => {});
-  await testbed.stop();
-  workDir.remove();
+  if (!tokensOnly) {
+    await imageFigures(port, keyDir, pat.token);
+    await gcFigures();
+  }
 }
 
 /** Push and pull of a 50 MB image with and without auth. */
@@ -249,4 +268,58 @@ async function imageFigures(port: number, keyDir: string, token: string): Promis
     (median(push.auth) + median(pull.auth)) / (median(push.noauth) + median(pull.noauth)),
     'x',
   );
+}
+
+/**
+ * Garbage collection as core drives it (testbed's registry handle: read-only restart,
+ * garbage-collect, read-write restart) on the GC test's sizes, fresh registry each round.
+ */
+async function gcFigures(): Promise<void> {
+  const buildah = Buildah.create({ dir: join(workDir.path, 'gc-buildah') });
+  await buildah.busyboxImage('localhost/gc-base:1');
+  for (const [name, bytes] of [
+    ['one', 400_000],
+    ['two', 300_000],
+  ] as const) {
+    const c = await buildah.run(['from', '--pull-never', 'localhost/gc-base:1']);
+    const file = join(workDir.path, `${name}.bin`);
+    writeFileSync(file, randomBytes(bytes));
+    await buildah.run(['add', c, file, `/${name}.bin`]);
+    await buildah.run(['commit', '--quiet', c, `localhost/gc-${name}:1`]);
+  }
+  const figures: Record<'dry' | 'collect' | 'restart' | 'refused', number[]> = {
+    dry: [],
+    collect: [],
+    restart: [],
+    refused: [],
+  };
+  for (let round = 0; round < Math.max(ROUNDS, 3); round++) {
+    const registry = await testbed.registry();
+    await buildah.push('localhost/gc-one:1', `${registry.host}/gc/one:v1`);
+    await buildah.push('localhost/gc-two:1', `${registry.host}/gc/two:v1`);
+    const head = await fetch(`${registry.url}/v2/gc/two/manifests/v1`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    const digest = head.headers.get('docker-content-digest');
+    const deleted = await fetch(`${registry.url}/v2/gc/two/manifests/${digest}`, { method: 'DELETE' });
+    if (deleted.status !== 202) throw new Error(`deleting gc/two: ${deleted.status}`);
+    figures.dry.push((await registry.garbageCollect({ dryRun: true })).durationMs);
+    const from = performance.now();
+    await registry.setReadOnly(true);
+    figures.restart.push(performance.now() - from);
+    const collected = await registry.garbageCollect({ dryRun: false });
+    if (collected.blobs.length !== 3) throw new Error(`expected 3 blobs collected: ${collected.output}`);
+    figures.collect.push(collected.durationMs);
+    const back = performance.now();
+    await registry.setReadOnly(false);
+    figures.restart.push(performance.now() - back);
+    figures.refused.push(performance.now() - from);
+    await registry.stop();
+  }
+  buildah.remove();
+  figure('gc_dry_run_ms', Math.round(median(figures.dry)), 'ms');
+  figure('gc_collect_ms', Math.round(median(figures.collect)), 'ms');
+  figure('gc_restart_ms', Math.round(median(figures.restart)), 'ms');
+  figure('gc_push_refused', Math.round(median(figures.refused)), 'ms');
 }

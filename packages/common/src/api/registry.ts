@@ -82,7 +82,11 @@ export const StartRegistryGcSchema = z
   .strictObject({
     /** Report what would go and delete nothing (the registry stays read-write). Default true. */
     dryRun: z.boolean().default(true),
-    /** Also delete manifests no tag points at, and then their blobs (`--delete-untagged`). */
+    /**
+     * Also delete manifests no tag points at, and then their blobs (`--delete-untagged`).
+     * Distribution 2.8 counts a multi-arch index's platform manifests among them: only for
+     * registries without indexes (docs/registry.md).
+     */
     deleteUntagged: z.boolean().default(false),
   })
   .meta({ id: 'StartRegistryGc' });
