@@ -136,6 +136,36 @@ test('the first admin is printed once and signs in through the front door', asyn
   assert.equal(adminToken.status, 200);
 });
 
+test("the region's registry is collected through core: read-only and back on its port, the pause image still there", async () => {
+  const api = await adminClient();
+  const started = await api.post('/api/v1/registry/garbage-collections', { dryRun: false });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  let gc = started.body;
+  for (let i = 0; i < 300 && gc.state === 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    gc = (await api.get(`/api/v1/registry/garbage-collections/${gc.id}`)).body;
+  }
+  assert.equal(gc.state, 'succeeded', JSON.stringify(gc));
+  assert.deepEqual(
+    gc.steps.map((s: { name: string }) => s.name),
+    ['read-only', 'collect', 'read-write'],
+  );
+  assert.ok(gc.report.markedBlobs > 0, 'the cell images are kept');
+  // The same address, token auth and images as before.
+  const challenge = await fetch(`${endpoints.registry}/v2/`);
+  assert.equal(challenge.status, 401);
+  const anonymous = (await (
+    await fetch(`${endpoints.core}/v2/token?service=leengine-registry&scope=repository:leengine/pause:pull`)
+  ).json()) as { token: string };
+  const pause = await fetch(`${endpoints.registry}/v2/leengine/pause/manifests/1`, {
+    headers: {
+      authorization: `Bearer ${anonymous.token}`,
+      accept: 'application/vnd.oci.image.manifest.v1+json',
+    },
+  });
+  assert.equal(pause.status, 200);
+});
+
 test('the SLB group `local` is ensured with its host, VIP and CNAME, and its agent reports', async () => {
   const api = await adminClient();
   const groups = (await api.get('/api/v1/slb/groups')).body as Json[];
