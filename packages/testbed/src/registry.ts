@@ -189,8 +189,8 @@ async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHand
       ...(gc.dryRun ? ['--dry-run'] : []),
       ...(gc.deleteUntagged ? ['--delete-untagged'] : []),
     ];
-    const storageBytesBefore = storageBytes(storage);
-    const sizes = blobSizes(storage);
+    const storageBytesBefore = await storageBytes(storage);
+    const sizes = await blobSizes(storage);
     const started = performance.now();
     let output: string;
     try {
@@ -212,7 +212,7 @@ async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHand
     return {
       ...parseGarbageCollect(output, gc.dryRun, sizes),
       storageBytesBefore,
-      storageBytesAfter: storageBytes(storage),
+      storageBytesAfter: await storageBytes(storage),
       durationMs,
       output,
     };

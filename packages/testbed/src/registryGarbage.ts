@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** What one `docker-registry garbage-collect` run found, and with `dryRun: false` deleted. */
@@ -64,13 +64,13 @@ export function parseGarbageCollect(
 }
 
 /** Sizes of the blobs in a filesystem driver's storage, by digest. */
-export function blobSizes(storageDir: string): Map<string, number> {
+export async function blobSizes(storageDir: string): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   const root = join(storageDir, 'docker', 'registry', 'v2', 'blobs', 'sha256');
-  for (const prefix of listDir(root)) {
-    for (const hex of listDir(join(root, prefix))) {
+  for (const prefix of await listDir(root)) {
+    for (const hex of await listDir(join(root, prefix))) {
       try {
-        sizes.set(`sha256:${hex}`, statSync(join(root, prefix, hex, 'data')).size);
+        sizes.set(`sha256:${hex}`, (await stat(join(root, prefix, hex, 'data'))).size);
       } catch {
         // a blob directory without data (an upload that never finished): nothing to free
       }
@@ -80,17 +80,17 @@ export function blobSizes(storageDir: string): Map<string, number> {
 }
 
 /** Bytes of every regular file under `dir` (what the storage holds, directories aside). */
-export function storageBytes(dir: string): number {
+export async function storageBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).size;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
   }
   return total;
 }
 
-function listDir(dir: string): string[] {
+async function listDir(dir: string): Promise<string[]> {
   try {
-    return readdirSync(dir);
+    return await readdir(dir);
   } catch {
     return [];
   }

@@ -175,7 +175,7 @@ test('a deleted image: the dry run reports its unshared blobs, the collection fr
     during.push = await push('three', 'team/three:during');
     during.pull = await pull('team/one:v1');
   };
-  const storageBefore = storageBytes(rc.registry.storageDir);
+  const storageBefore = await storageBytes(rc.registry.storageDir);
   let collection: Json;
   try {
     const started = await rc.admin.post(PATH, { dryRun: false });
@@ -202,7 +202,11 @@ test('a deleted image: the dry run reports its unshared blobs, the collection fr
   assert.equal(during.pull?.ok, true, `a pull during the collection: ${during.pull?.output}`);
   assert.equal(collection.report.bytes, unshared);
   assert.equal(collection.bytesFreed, unshared);
-  assert.equal(storageBefore - storageBytes(rc.registry.storageDir), unshared, 'the storage shrank by that');
+  assert.equal(
+    storageBefore - (await storageBytes(rc.registry.storageDir)),
+    unshared,
+    'the storage shrank by that',
+  );
   assert.ok(collection.pushesRefusedMs > 0);
   assert.ok(Date.parse(collection.finishedAt) >= Date.parse(collection.startedAt));
 
@@ -232,6 +236,9 @@ test('a deleted image: the dry run reports its unshared blobs, the collection fr
   assert.ok(actions.includes('registry-gc-dry-run failed'), 'the refused second start is recorded');
   const end = feed.body.items.find((a: Json) => a.action === 'registry-gc-end');
   assert.equal(end.params.bytesFreed, unshared);
+  const start = feed.body.items.find((a: Json) => a.action === 'registry-gc');
+  assert.equal(start.params.id, collection.id);
+  assert.equal(end.params.id, collection.id);
 });
 
 test('a collection that fails puts the registry back read-write', async () => {

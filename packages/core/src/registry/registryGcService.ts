@@ -58,12 +58,13 @@ export class RegistryGcService {
   /** Starts a dry run or a collection; 409 while another runs. Resolves once it is under way. */
   async start(caller: Caller, input: StartRegistryGc): Promise<RegistryGc> {
     const maintenance = this.#available(caller);
+    const id = randomUUID();
     let claimed = false;
     const operation = await this.#activity
       .change(
         caller,
         input.dryRun ? 'registry-gc-dry-run' : 'registry-gc',
-        { deleteUntagged: input.deleteUntagged },
+        { id, deleteUntagged: input.deleteUntagged },
         async (_tx, setTarget) => {
           setTarget({ kind: 'user', id: caller.userId, name: caller.username });
           if (this.#busy) {
@@ -74,7 +75,7 @@ export class RegistryGcService {
           }
           const at = this.#clock().toISOString();
           const op: RegistryGc = {
-            id: randomUUID(),
+            id,
             dryRun: input.dryRun,
             deleteUntagged: input.deleteUntagged,
             state: 'running',
@@ -107,7 +108,7 @@ export class RegistryGcService {
         throw error;
       });
     this.#operations.unshift(operation);
-    this.#operations.splice(this.#keep + 1);
+    this.#operations.splice(this.#keep);
     this.#running = this.#run(caller, maintenance, operation).finally(() => {
       this.#busy = false;
       this.#running = undefined;
