@@ -11,6 +11,8 @@ export * from './api/registry.ts';
 export * from './api/resources.ts';
 export * from './api/roles.ts';
 export * from './api/runtime.ts';
+export * from './api/slb.ts';
+export * from './api/slbFields.ts';
 export * from './api/statistics.ts';
 export * from './api/users.ts';
 export * from './api/versions.ts';

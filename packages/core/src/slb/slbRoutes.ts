@@ -1,14 +1,13 @@
-import { UnavailableError } from '@leengine/common';
 import {
   AgentStatusSchema,
+  BindDomainSchema,
   DomainConfigSchema,
-  DomainSettingsSchema,
-  HostNameSchema,
+  DomainViewSchema,
   LabelSchema,
   SlbGroupSchema,
-  SpecialSettingsSchema,
-  UpstreamsSchema,
-} from '@leengine/slb';
+  UnavailableError,
+  UpdateDomainSchema,
+} from '@leengine/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../http/authHook.ts';
@@ -23,18 +22,6 @@ const tags = ['slb'];
 const GroupParamsSchema = z.strictObject({ group: NameParamSchema });
 const AppParamsSchema = z.strictObject({ name: NameParamSchema });
 const DomainParamsSchema = z.strictObject({ name: NameParamSchema, domain: NameParamSchema });
-
-export const BindDomainSchema = DomainSettingsSchema.extend({
-  domain: HostNameSchema,
-  group: LabelSchema,
-  /** Admins only. */
-  special: SpecialSettingsSchema.optional(),
-});
-export const UpdateDomainSchema = DomainSettingsSchema.extend({ special: SpecialSettingsSchema.optional() });
-const DomainViewSchema = DomainConfigSchema.extend({
-  upstreams: UpstreamsSchema,
-  agents: z.array(z.object({ host: z.string(), applied: z.boolean(), error: z.string().nullable() })),
-});
 
 /**
  * slb-core's API: /slb/groups (admins manage, everyone lists) and

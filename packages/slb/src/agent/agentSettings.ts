@@ -1,5 +1,5 @@
+import { LabelSchema } from '@leengine/common';
 import { z } from 'zod';
-import { LabelSchema } from '../model/fields.ts';
 
 /** `address:port` (IPv4 or `*`/`[::]`) for nginx `listen`. */
 const ListenSchema = z

@@ -2,12 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AgentStatus,
+  type DomainConfig,
+  DomainConfigSchema,
+  type Upstream,
+  UpstreamsSchema,
+} from '@leengine/common';
 import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import { parseSlbKey, slbKeys } from '../etcd/keys.ts';
 import { type KeyChange, type KeyState, PrefixWatch } from '../etcd/prefixWatch.ts';
-import type { AgentStatus } from '../etcd/slbStore.ts';
-import { type DomainConfig, DomainConfigSchema, type Upstream, UpstreamsSchema } from '../model/domain.ts';
 import { renderControlBatch, renderDynamicState } from '../render/dynamicState.ts';
 import { type ListenContext, renderDomain } from '../render/renderDomain.ts';
 import { type MainContext, renderMain } from '../render/renderMain.ts';

@@ -1,33 +1,18 @@
-import { ConflictError, NotFoundError, UnavailableError } from '@leengine/common';
-import type { Etcd3 } from 'etcd3';
-import { z } from 'zod';
 import {
+  type AgentStatus,
+  AgentStatusSchema,
+  ConflictError,
   type DomainConfig,
   DomainConfigSchema,
+  NotFoundError,
   type SlbGroup,
   SlbGroupSchema,
+  UnavailableError,
   type Upstream,
   UpstreamsSchema,
-} from '../model/domain.ts';
+} from '@leengine/common';
+import type { Etcd3 } from 'etcd3';
 import { parseSlbKey, SLB_ROOT, slbKeys } from './keys.ts';
-
-/** What an agent reports under its lease-bound key. */
-export const AgentStatusSchema = z.object({
-  host: z.string(),
-  group: z.string(),
-  /** The etcd revision whose state of the group is live in nginx. */
-  revision: z.number().int(),
-  /** The live config generation. */
-  generation: z.string(),
-  /** Wall-clock time of the last apply, for people (never used to decide anything). */
-  appliedAt: z.string(),
-  /** The last apply's error, if it failed as a whole (nginx unreachable, reload failed). */
-  error: z.string().nullable(),
-  /** Domains whose last config change nginx refused; their last good config stays live. */
-  domainErrors: z.record(z.string(), z.string()),
-  reloads: z.number().int(),
-});
-export type AgentStatus = z.output<typeof AgentStatusSchema>;
 
 /** A value read with the revision that last changed it. */
 export interface Versioned<T> {

@@ -1,4 +1,4 @@
-import type { Canary, Upstream } from '../model/domain.ts';
+import type { Canary, Upstream } from '@leengine/common';
 
 /**
  * The text the Lua balancer reads for one domain (see lua/leengine/slb.lua): the canary

@@ -5,8 +5,7 @@
 // blocks, no new variables; and the other domains' files stay byte-for-byte the same.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hasControlCharacters } from '@leengine/common';
-import { type DomainConfigInput, DomainConfigSchema } from '../model/domain.ts';
+import { type DomainConfigInput, DomainConfigSchema, hasControlCharacters } from '@leengine/common';
 import { renderDomain } from './renderDomain.ts';
 
 const listen = { http: ['127.0.0.1:8080'], https: ['127.0.0.1:8443'], certDir: '/etc/leengine/slb/certs' };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type DomainConfigInput, DomainConfigSchema } from '../model/domain.ts';
+import { type DomainConfigInput, DomainConfigSchema } from '@leengine/common';
 import { renderControlBatch, renderDynamicState } from './dynamicState.ts';
 import { renderDomain } from './renderDomain.ts';
 import { renderMain } from './renderMain.ts';

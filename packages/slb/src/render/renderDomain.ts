@@ -1,4 +1,4 @@
-import type { DomainConfig, Location, ProxySettings } from '../model/domain.ts';
+import type { DomainConfig, Location, ProxySettings } from '@leengine/common';
 import { quote, quoteLiteral } from './nginxString.ts';
 
 /** Where an SLB host listens and keeps certificates: operator settings, not user input. */

@@ -11,7 +11,7 @@ import {
   LocationPathSchema,
   RequestHeaderSchema,
   ResponseHeaderSchema,
-} from './fields.ts';
+} from './slbFields.ts';
 
 const proxyFields = {
   connectTimeoutSeconds: bounded(1, 75),
@@ -171,3 +171,40 @@ export const SlbGroupSchema = z
   })
   .strict();
 export type SlbGroup = z.output<typeof SlbGroupSchema>;
+
+/** What an slb-agent reports under its lease-bound key `/slb/{group}/agents/{host}`. */
+export const AgentStatusSchema = z.object({
+  host: z.string(),
+  group: z.string(),
+  /** The etcd revision whose state of the group is live in nginx. */
+  revision: z.number().int(),
+  /** The live config generation. */
+  generation: z.string(),
+  /** Wall-clock time of the last apply, for people (never used to decide anything). */
+  appliedAt: z.string(),
+  /** The last apply's error, if it failed as a whole (nginx unreachable, reload failed). */
+  error: z.string().nullable(),
+  /** Domains whose last config change nginx refused; their last good config stays live. */
+  domainErrors: z.record(z.string(), z.string()),
+  reloads: z.number().int(),
+});
+export type AgentStatus = z.output<typeof AgentStatusSchema>;
+
+/** POST /applications/{name}/domains: bind a domain on an SLB group (`special`: admins only). */
+export const BindDomainSchema = DomainSettingsSchema.extend({
+  domain: HostNameSchema,
+  group: LabelSchema,
+  special: SpecialSettingsSchema.optional(),
+});
+export type BindDomainInput = z.input<typeof BindDomainSchema>;
+
+/** PUT /applications/{name}/domains/{domain}: replace its settings (`special`: admins only). */
+export const UpdateDomainSchema = DomainSettingsSchema.extend({ special: SpecialSettingsSchema.optional() });
+export type UpdateDomainInput = z.input<typeof UpdateDomainSchema>;
+
+/** GET /applications/{name}/domains/{domain}: the config, its backends, and which agents serve it. */
+export const DomainViewSchema = DomainConfigSchema.extend({
+  upstreams: UpstreamsSchema,
+  agents: z.array(z.object({ host: z.string(), applied: z.boolean(), error: z.string().nullable() })),
+});
+export type DomainView = z.output<typeof DomainViewSchema>;

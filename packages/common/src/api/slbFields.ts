@@ -1,8 +1,9 @@
-import { hasControlCharacters } from '@leengine/common';
 import { z } from 'zod';
+import { DNS_LABEL, hasControlCharacters } from './names.ts';
 
 /**
- * The values a user or an admin may type that end up in nginx config. Each one is
+ * The SLB's field rules (shared by slb-core, the agents and the console, so defined here once):
+ * the values a user or an admin may type that end up in nginx config. Each one is
  * checked against a strict pattern here; the renderer quotes them as well, so a value
  * that slipped through would still be one nginx string, never a directive.
  */
@@ -18,8 +19,6 @@ export const HostNameSchema = z
   .regex(HOST_NAME, 'must be a lowercase DNS name such as "shop.example.com" (IDNs in punycode)');
 
 /** A DNS label: SLB group, cell, version and certificate names. */
-export const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 export const LabelSchema = z
   .string()
   .max(63)
