@@ -1,6 +1,7 @@
 export * from './api/activity.ts';
 export * from './api/builds.ts';
 export * from './api/fixedAddresses.ts';
+export * from './api/ipam.ts';
 export * from './api/members.ts';
 export * from './api/names.ts';
 export * from './api/operations.ts';

@@ -11,6 +11,8 @@ import { type Database, openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { type App, buildApp } from './http/app.ts';
 import type { ReadinessCheck } from './http/health.ts';
+import { CellIpamReader } from './regions/cellIpam.ts';
+import type { WithIpam } from './regions/regionRoutes.ts';
 import type { RegistryMaintenance } from './registry/registryMaintenance.ts';
 import type { RegistrySettings } from './registry/registryServices.ts';
 import { TokenSigner } from './registry/tokenSigner.ts';
@@ -103,6 +105,8 @@ export class Core {
           store: SlbStore.create({ client: slbClient }),
           logger,
         });
+        // The boss console's view of every cell's container addresses (read-only).
+        (services as WithIpam).cellIpam = CellIpamReader.create({ etcd: slbClient });
       }
       const app = await buildApp({
         logger,

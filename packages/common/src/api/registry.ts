@@ -143,3 +143,7 @@ export const RegistryGcListSchema = z
   .object({ items: z.array(RegistryGcSchema) })
   .meta({ id: 'RegistryGcList' });
 export type RegistryGcList = z.infer<typeof RegistryGcListSchema>;
+
+/** GET /registry: where clients reach the region registry (null when core has none). */
+export const RegistryInfoSchema = z.object({ host: z.string().nullable() }).meta({ id: 'RegistryInfo' });
+export type RegistryInfo = z.infer<typeof RegistryInfoSchema>;

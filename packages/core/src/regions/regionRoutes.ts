@@ -1,10 +1,12 @@
 import {
   CellCapacitySchema,
+  CellIpamSchema,
   CellSchema,
   CreateCellSchema,
   CreateRegionSchema,
   EvacuationSchema,
   RegionSchema,
+  UnavailableError,
   UpdateCellSchema,
   UpdateRegionSchema,
 } from '@leengine/common';
@@ -13,13 +15,17 @@ import { z } from 'zod';
 import { callerOf } from '../http/authHook.ts';
 import { AUTHENTICATED, NameParamSchema, NoContentSchema, problems } from '../http/schemas.ts';
 import type { Services } from '../services.ts';
+import type { CellIpamReader } from './cellIpam.ts';
+
+/** Core's services plus the IPAM reader, present when core has an etcd (ETCD_ENDPOINTS). */
+export type WithIpam = Services & { cellIpam?: CellIpamReader };
 
 const tags = ['region'];
 const RegionParams = z.strictObject({ region: NameParamSchema });
 const CellParams = z.strictObject({ region: NameParamSchema, cell: NameParamSchema });
 
 /** /regions and their cells: everyone signed in reads them; admins change them. */
-export function regionRoutes(services: Services): FastifyPluginAsyncZod {
+export function regionRoutes(services: WithIpam): FastifyPluginAsyncZod {
   const regions = services.regions;
   return async (app) => {
     app.get(
@@ -152,6 +158,28 @@ export function regionRoutes(services: Services): FastifyPluginAsyncZod {
         },
       },
       async (request) => regions.capacity(callerOf(request), request.params.region, request.params.cell),
+    );
+    app.get(
+      '/regions/:region/cells/:cell/ipam',
+      {
+        schema: {
+          tags,
+          summary:
+            "The cell's container addresses: segments, node blocks, usage, and addresses leaked by pods that are gone (admins)",
+          params: CellParams,
+          response: { 200: CellIpamSchema, ...problems(...AUTHENTICATED, 503) },
+        },
+      },
+      async (request) => {
+        const client = await regions.cellClient(
+          callerOf(request),
+          request.params.region,
+          request.params.cell,
+        );
+        if (!services.cellIpam)
+          throw new UnavailableError('the IPAM is not configured: core has no etcd (ETCD_ENDPOINTS)');
+        return services.cellIpam.read(client);
+      },
     );
     for (const [action, cordoned] of [
       ['cordon', true],

@@ -223,15 +223,26 @@ export class RegionService {
     return result;
   }
 
-  /** Nodes, allocatable and requested resources, pods: read from the cell now. */
-  async capacity(caller: Caller, region: string, name: string): Promise<CellCapacityView> {
+  /** A connected cell's client, for admins' reads beside capacity (its IPAM leak check). */
+  async cellClient(caller: Caller, region: string, name: string): Promise<CellClient> {
     assertAdmin(caller);
+    return (await this.#connected(region, name)).client;
+  }
+
+  async #connected(region: string, name: string): Promise<{ row: CellRow; client: CellClient }> {
     const row = await this.#cell(this.#db, region, name);
     const client = this.#cells.client(row.name);
     if (!client)
       throw new UnavailableError(
         `cell ${name} is not connected (check LEENGINE_SECRET_KEY and its kubeconfig)`,
       );
+    return { row, client };
+  }
+
+  /** Nodes, allocatable and requested resources, pods: read from the cell now. */
+  async capacity(caller: Caller, region: string, name: string): Promise<CellCapacityView> {
+    assertAdmin(caller);
+    const { row, client } = await this.#connected(region, name);
     try {
       const capacity = await client.capacity();
       return { cell: name, health: toCell(row).health, ...capacity };

@@ -1,4 +1,4 @@
-import { RegistryTagListSchema, RegistryTagNameSchema } from '@leengine/common';
+import { RegistryInfoSchema, RegistryTagListSchema, RegistryTagNameSchema } from '@leengine/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../http/authHook.ts';
@@ -11,6 +11,17 @@ const RepositoryParamsSchema = z.strictObject({ group: NameParamSchema, name: Na
 /** An image repository's tags, read from the registry, and tag deletion. */
 export function imageTagRoutes(registry: RegistryService): FastifyPluginAsyncZod {
   return async (app) => {
+    app.get(
+      '/registry',
+      {
+        schema: {
+          tags,
+          summary: 'Where the region registry is, for pull and push commands',
+          response: { 200: RegistryInfoSchema, ...problems(...AUTHENTICATED) },
+        },
+      },
+      async () => ({ host: registry.host() }),
+    );
     app.get(
       '/image-groups/:group/repositories/:name/tags',
       {

@@ -36,6 +36,11 @@ export class RegistryClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
+  /** `host:port` of the registry, as clients name it in image references. */
+  get host(): string {
+    return this.#url.host;
+  }
+
   /** Every tag of a repository (none when the registry does not know the repository). */
   async tags(repository: string): Promise<string[]> {
     const tags: string[] = [];

@@ -53,6 +53,11 @@ export class RegistryService {
     return new RegistryService(deps);
   }
 
+  /** Where clients reach the region registry (`host:port`), for pull commands; null without one. */
+  host(): string | null {
+    return this.#deps.client?.host ?? null;
+  }
+
   /** Is this the Authorization header the registry's notifications carry? (Constant time.) */
   acceptsNotification(authorization: string | undefined): boolean {
     const secret = this.#deps.notificationSecret;

@@ -17,6 +17,11 @@ export class KubePodLister implements PodLister {
   static fromKubeconfig(path: string, options: { pageSize?: number } = {}): KubePodLister {
     const config = new KubeConfig();
     config.loadFromFile(path);
+    return KubePodLister.fromConfig(config, options);
+  }
+
+  /** From a loaded kubeconfig (core holds cells' kubeconfigs in memory, never in files). */
+  static fromConfig(config: KubeConfig, options: { pageSize?: number } = {}): KubePodLister {
     return new KubePodLister(config, options.pageSize ?? 500);
   }
 
