@@ -4,7 +4,7 @@ import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
 import { BossPage } from './boss/BossPage.tsx';
 import { Layout } from './components/Layout.tsx';
 import { ApplicationPage, ApplicationsPage } from './pages/ApplicationPages.tsx';
-import { BuildProjectPage, BuildsPage } from './pages/BuildPages.tsx';
+import { BuildLogPage, BuildProjectPage, BuildsPage } from './pages/BuildPages.tsx';
 import { HelpPage } from './pages/HelpPage.tsx';
 import { HomePage } from './pages/HomePage.tsx';
 import { ImageGroupPage, ImageRepositoryPage, ImagesPage } from './pages/ImagePages.tsx';
@@ -27,6 +27,7 @@ function Signed() {
         <Route path="/images/:group/:name" element={<ImageRepositoryPage />} />
         <Route path="/builds" element={<BuildsPage />} />
         <Route path="/builds/:name" element={<BuildProjectPage />} />
+        <Route path="/builds/:name/:number" element={<BuildLogPage />} />
         <Route path="/help" element={<HelpPage />} />
         {user.admin ? <Route path="/boss" element={<BossPage />} /> : null}
         <Route path="*" element={<p>Nothing here.</p>} />

@@ -81,6 +81,7 @@ export function DeployForm(props: {
   application: string;
   template: NewVersion;
   onStarted: (op: Operation) => void;
+  onCancel: () => void;
 }) {
   const [values, setValues] = useState<Flat>(() => fromTemplate(props.template.template));
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -115,6 +116,7 @@ export function DeployForm(props: {
     <form
       className="create deploy"
       aria-label="deploy a version"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
@@ -147,7 +149,10 @@ export function DeployForm(props: {
       </Field>
       <FormError error={formError} />
       <button type="submit" disabled={busy}>
-        Deploy (gray upgrade)
+        {busy ? 'Starting…' : 'Deploy (gray upgrade)'}
+      </button>{' '}
+      <button type="button" className="secondary" onClick={props.onCancel}>
+        Cancel
       </button>
     </form>
   );

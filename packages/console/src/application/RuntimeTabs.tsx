@@ -1,7 +1,17 @@
-import type { ApplicationEvent, ContainerList, Operation, Version } from '@leengine/common';
+import {
+  type ApplicationEvent,
+  type ContainerList,
+  type Operation,
+  ScaleVersionSchema,
+  type Version,
+} from '@leengine/common';
 import { useState } from 'react';
-import { api, query, seg } from '../api.ts';
+import { ApiError, api, query, seg } from '../api.ts';
+import { useConfirm } from '../components/Confirm.tsx';
+import { Dialog } from '../components/Dialog.tsx';
+import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
+import { Pages } from '../components/Pages.tsx';
 import { useApi } from '../useApi.ts';
 import { OperationView } from './OperationView.tsx';
 
@@ -15,69 +25,173 @@ export function VersionsTab(props: {
 }) {
   const base = `/applications/${seg(props.application)}`;
   const versions = useApi<{ items: Version[] }>(`${base}/versions?k=${props.reloadKey}`);
-  const start = (path: string, body: unknown) =>
-    void api.post<Operation>(path, body).then(props.onOperation, (e: Error) => alert(e.message));
+  const [scaling, setScaling] = useState<Version | null>(null);
+  const confirm = useConfirm();
   return (
-    <table className="versions">
-      <thead>
-        <tr>
-          <th>Version</th>
-          <th>Image</th>
-          <th>State</th>
-          <th>Instances (ready/desired per cell)</th>
-          <th />
-        </tr>
-      </thead>
-      <tbody>
-        {(versions.data?.items ?? []).map((v) => (
-          <tr key={v.name} data-version={v.name}>
-            <td>{v.name}</td>
-            <td>
-              <code>
-                {v.image.repository}:{v.image.tag}
-              </code>
-            </td>
-            <td>{v.state}</td>
-            <td>
-              {v.status.map((s) => (
-                <span key={s.cell} className="cellstatus">
-                  {s.cell}: {s.ready}/{s.desired}
-                </span>
+    <>
+      <Pages
+        items={versions.data?.items ?? []}
+        label="versions"
+        size={10}
+        empty={versions.loading ? 'Loading…' : 'No version deployed yet.'}
+        render={(items) => (
+          <table className="versions">
+            <thead>
+              <tr>
+                <th>Version</th>
+                <th>Image</th>
+                <th>State</th>
+                <th>Instances (ready/desired per cell)</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((v) => (
+                <tr key={v.name} data-version={v.name} data-state={v.state}>
+                  <td>{v.name}</td>
+                  <td>
+                    <code>
+                      {v.image.repository}:{v.image.tag}
+                    </code>
+                  </td>
+                  <td>{v.state}</td>
+                  <td>
+                    {v.status.map((s) => (
+                      <span key={s.cell} className="cellstatus">
+                        {s.cell}: {s.ready}/{s.desired}
+                      </span>
+                    ))}
+                  </td>
+                  <td>
+                    {v.state === 'active' && props.canScale ? (
+                      <button type="button" className="link" onClick={() => setScaling(v)}>
+                        Scale
+                      </button>
+                    ) : null}
+                    {v.state === 'retired' && props.canRollback ? (
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() =>
+                          confirm.ask({
+                            title: `Roll back to ${v.name}?`,
+                            description: `${v.name} (${v.image.repository}:${v.image.tag}) runs again and replaces the current version.`,
+                            confirmLabel: 'Roll back',
+                            action: async () =>
+                              props.onOperation(
+                                await api.post<Operation>(`${base}/rollback`, { version: v.name }),
+                              ),
+                          })
+                        }
+                      >
+                        Roll back to this
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
               ))}
-            </td>
-            <td>
-              {v.state === 'active' && props.canScale ? (
-                <button
-                  type="button"
-                  className="link"
-                  onClick={() => {
-                    const n = prompt(
-                      `Instances per cell for ${v.name}`,
-                      String(Object.values(v.instances)[0] ?? 1),
-                    );
-                    if (n !== null)
-                      start(`${base}/versions/${seg(v.name)}/scale`, {
-                        instances: Number(n) * Object.keys(v.instances).length,
-                      });
-                  }}
-                >
-                  Scale
-                </button>
-              ) : null}
-              {v.state === 'retired' && props.canRollback ? (
-                <button
-                  type="button"
-                  className="link"
-                  onClick={() => start(`${base}/rollback`, { version: v.name })}
-                >
-                  Roll back to this
-                </button>
-              ) : null}
-            </td>
-          </tr>
+            </tbody>
+          </table>
+        )}
+      />
+      {scaling ? (
+        <ScaleDialog
+          application={props.application}
+          version={scaling}
+          onClose={() => setScaling(null)}
+          onStarted={(op) => {
+            setScaling(null);
+            props.onOperation(op);
+          }}
+        />
+      ) : null}
+      {confirm.element}
+    </>
+  );
+}
+
+/** Instances per cell for one running version, checked before it is sent. */
+function ScaleDialog(props: {
+  application: string;
+  version: Version;
+  onClose: () => void;
+  onStarted: (op: Operation) => void;
+}) {
+  const cells = Object.keys(props.version.instances);
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(cells.map((c) => [c, String(props.version.instances[c] ?? 0)])),
+  );
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setFormError(undefined);
+    const body = {
+      instances: Object.fromEntries(
+        cells.map((c) => [c, values[c]?.trim() === '' ? Number.NaN : Number(values[c])]),
+      ),
+    };
+    const parsed = ScaleVersionSchema.safeParse(body);
+    if (!parsed.success) {
+      setErrors(
+        Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[1] ?? i.path[0] ?? ''), i.message])),
+      );
+      return;
+    }
+    setErrors({});
+    setBusy(true);
+    try {
+      props.onStarted(
+        await api.post<Operation>(
+          `/applications/${seg(props.application)}/versions/${seg(props.version.name)}/scale`,
+          parsed.data,
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ApiError) {
+        const fields = Object.fromEntries(
+          Object.entries(error.fields).map(([k, v]) => [k.split('.')[1] ?? k, v]),
+        );
+        setErrors(fields);
+        if (Object.keys(fields).length === 0) setFormError(error.message);
+      } else setFormError(String(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={`Scale ${props.version.name}`} onClose={props.onClose}>
+      <form
+        aria-label={`scale ${props.version.name}`}
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        {cells.map((cell) => (
+          <Field key={cell} label={`Instances in ${cell}`} error={errors[cell]}>
+            <input
+              name={`instances-${cell}`}
+              inputMode="numeric"
+              value={values[cell] ?? ''}
+              onChange={(e) => setValues((v) => ({ ...v, [cell]: e.target.value }))}
+            />
+          </Field>
         ))}
-      </tbody>
-    </table>
+        <FormError error={formError ?? errors.instances} />
+        <div className="dialog-buttons">
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Starting…' : 'Scale'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 
@@ -85,13 +199,15 @@ export function VersionsTab(props: {
 export function ContainersTab(props: { application: string; canReadLogs: boolean }) {
   const base = `/applications/${seg(props.application)}`;
   const list = useApi<ContainerList>(`${base}/containers`);
-  const [log, setLog] = useState<{ pod: string; text: string } | null>(null);
-  const showLog = (cell: string, pod: string) =>
+  const [log, setLog] = useState<{ pod: string; text: string; failed?: boolean } | null>(null);
+  const showLog = (cell: string, pod: string) => {
+    setLog({ pod, text: 'Loading…' });
     void fetch(`/api/v1${base}/cells/${seg(cell)}/containers/${seg(pod)}/logs${query({ tail: 200 })}`, {
       credentials: 'same-origin',
     })
-      .then((r) => r.text())
-      .then((text) => setLog({ pod, text }));
+      .then(async (r) => setLog({ pod, text: await r.text(), failed: !r.ok }))
+      .catch((e: Error) => setLog({ pod, text: e.message, failed: true }));
+  };
   return (
     <div>
       {list.data?.unreachableCells.map((c) => (
@@ -102,51 +218,66 @@ export function ContainersTab(props: { application: string; canReadLogs: boolean
       <button type="button" className="link" onClick={list.reload}>
         Refresh
       </button>
-      <table className="containers">
-        <thead>
-          <tr>
-            <th>Container</th>
-            <th>Version</th>
-            <th>Cell</th>
-            <th>Node</th>
-            <th>IP</th>
-            <th>Status</th>
-            <th>Restarts</th>
-            <th>Started</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(list.data?.items ?? []).map((c) => (
-            <tr key={`${c.cell}/${c.name}`}>
-              <td>{c.name}</td>
-              <td>{c.version}</td>
-              <td>{c.cell}</td>
-              <td>{c.node}</td>
-              <td>
-                <code>{c.ip}</code>
-              </td>
-              <td>
-                {c.phase}
-                {c.ready ? ', ready' : c.reason ? ` (${c.reason})` : ''}
-              </td>
-              <td>{c.restarts}</td>
-              <td>{c.startedAt ? new Date(c.startedAt).toLocaleString() : '—'}</td>
-              <td>
-                {props.canReadLogs ? (
-                  <button type="button" className="link" onClick={() => showLog(c.cell, c.name)}>
-                    Logs
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {list.error ? <p className="error">{list.error.message}</p> : null}
+      <Pages
+        items={list.data?.items ?? []}
+        label="containers"
+        empty={list.loading ? 'Loading…' : 'No containers.'}
+        render={(items) => (
+          <table className="containers">
+            <thead>
+              <tr>
+                <th>Container</th>
+                <th>Version</th>
+                <th>Cell</th>
+                <th>Node</th>
+                <th>IP</th>
+                <th>Status</th>
+                <th>Restarts</th>
+                <th>Started</th>
+                <th>
+                  <span className="sr-only">Logs</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((c) => (
+                <tr key={`${c.cell}/${c.name}`} data-ready={c.ready}>
+                  <td>{c.name}</td>
+                  <td>{c.version}</td>
+                  <td>{c.cell}</td>
+                  <td>{c.node}</td>
+                  <td>
+                    <code>{c.ip}</code>
+                  </td>
+                  <td>
+                    {c.phase}
+                    {c.ready ? ', ready' : c.reason ? ` (${c.reason})` : ''}
+                  </td>
+                  <td>{c.restarts}</td>
+                  <td>{c.startedAt ? new Date(c.startedAt).toLocaleString() : '—'}</td>
+                  <td>
+                    {props.canReadLogs ? (
+                      <button
+                        type="button"
+                        className="link"
+                        aria-label={`logs of ${c.name}`}
+                        onClick={() => showLog(c.cell, c.name)}
+                      >
+                        Logs
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      />
       {log ? (
         <section>
           <h2>Log of {log.pod}</h2>
-          <pre className="copy log">{log.text || '(empty)'}</pre>
+          <pre className={`copy log${log.failed ? ' error' : ''}`}>{log.text || '(empty)'}</pre>
         </section>
       ) : null}
     </div>

@@ -3,27 +3,33 @@ import {
   type OperationStats,
   type QuotaLimits,
   QuotaLimitsSchema,
+  QuotaOverridesSchema,
   type SummaryStats,
   type User,
+  type UserQuota,
 } from '@leengine/common';
 import { useState } from 'react';
-import { api, query, seg } from '../api.ts';
+import { ApiError, api, query, seg } from '../api.ts';
 import { Bars } from '../components/Bars.tsx';
+import { useConfirm } from '../components/Confirm.tsx';
+import { Dialog } from '../components/Dialog.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
 import { useForm } from '../components/useForm.ts';
 import { useApi } from '../useApi.ts';
 import { Regions } from './Regions.tsx';
+import { SlbGroups } from './SlbGroups.tsx';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
-/** The operators' console: operation frequency, users and quotas. */
+/** The operators' console: operation frequency, regions and cells (IPAM), SLB, users and quotas. */
 export function BossPage() {
   return (
     <div className="boss">
       <h1>Boss console</h1>
       <Statistics />
       <Regions />
+      <SlbGroups />
       <Users />
       <DefaultQuota />
     </div>
@@ -36,8 +42,8 @@ function Statistics() {
   const stats = useApi<OperationStats>(`/statistics/operations${query({ from: day(from), to: day(to) })}`);
   const summary = useApi<SummaryStats>('/statistics/summary');
   return (
-    <section>
-      <h2>Operation frequency (last 30 days)</h2>
+    <section aria-labelledby="stats-title">
+      <h2 id="stats-title">Operation frequency (last 30 days)</h2>
       {summary.data ? (
         <p className="summary">
           {Object.entries(summary.data).map(([k, v]) => (
@@ -66,18 +72,22 @@ function Statistics() {
 
 function Users() {
   const [reloadKey, setReloadKey] = useState(0);
+  const [error, setError] = useState<string | undefined>();
+  const [quotaOf, setQuotaOf] = useState<string | null>(null);
   const form = useForm(CreateUserSchema, { username: undefined, password: undefined, admin: false });
-  const update = (u: User, change: Partial<User>) =>
-    void api.patch(`/users/${seg(u.username)}`, change).then(
-      () => setReloadKey((k) => k + 1),
-      (e: Error) => alert(e.message),
-    );
+  const reload = () => setReloadKey((k) => k + 1);
+  const confirm = useConfirm(reload);
+  const update = (u: User, change: Partial<User>) => {
+    setError(undefined);
+    void api.patch(`/users/${seg(u.username)}`, change).then(reload, (e: Error) => setError(e.message));
+  };
   return (
-    <section>
-      <h2>Users</h2>
+    <section aria-labelledby="users-title">
+      <h2 id="users-title">Users and quotas</h2>
       <form
         className="inline"
         aria-label="new user"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           void form
@@ -85,7 +95,7 @@ function Users() {
             .then((ok) => {
               if (ok) {
                 form.reset();
-                setReloadKey((k) => k + 1);
+                reload();
               }
             });
         }}
@@ -93,6 +103,7 @@ function Users() {
         <Field label="Username" error={form.errors.username}>
           <input
             name="new-username"
+            autoComplete="off"
             value={String(form.values.username ?? '')}
             onChange={(e) => form.set('username', e.target.value || undefined)}
           />
@@ -101,6 +112,7 @@ function Users() {
           <input
             name="new-password"
             type="password"
+            autoComplete="new-password"
             value={String(form.values.password ?? '')}
             onChange={(e) => form.set('password', e.target.value || undefined)}
           />
@@ -108,6 +120,7 @@ function Users() {
         <Field label="Admin">
           <input
             type="checkbox"
+            name="new-admin"
             checked={Boolean(form.values.admin)}
             onChange={(e) => form.set('admin', e.target.checked)}
           />
@@ -117,24 +130,28 @@ function Users() {
         </button>
         <FormError error={form.formError} />
       </form>
+      <FormError error={error} />
       <Paged<User>
         path="/users"
         searchable
         reloadKey={reloadKey}
         empty="No users."
         render={(users) => (
-          <table>
+          <table className="users">
             <thead>
               <tr>
                 <th>User</th>
                 <th>Admin</th>
                 <th>Disabled</th>
                 <th>Since</th>
+                <th>
+                  <span className="sr-only">Quota</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {users.map((u) => (
-                <tr key={u.username}>
+                <tr key={u.username} data-user={u.username}>
                   <td>
                     {u.displayName || u.username} <span className="muted">@{u.username}</span>
                   </td>
@@ -143,7 +160,17 @@ function Users() {
                       type="checkbox"
                       aria-label={`admin ${u.username}`}
                       checked={u.admin}
-                      onChange={(e) => update(u, { admin: e.target.checked })}
+                      onChange={(e) => {
+                        const admin = e.target.checked;
+                        if (admin) update(u, { admin });
+                        else
+                          confirm.ask({
+                            title: `Take admin rights from ${u.username}?`,
+                            description: `${u.username} keeps only their roles on resources.`,
+                            confirmLabel: 'Remove admin',
+                            action: () => api.patch(`/users/${seg(u.username)}`, { admin: false }),
+                          });
+                      }}
                     />
                   </td>
                   <td>
@@ -151,17 +178,147 @@ function Users() {
                       type="checkbox"
                       aria-label={`disabled ${u.username}`}
                       checked={u.disabled}
-                      onChange={(e) => update(u, { disabled: e.target.checked })}
+                      onChange={(e) => {
+                        const disabled = e.target.checked;
+                        if (!disabled) update(u, { disabled });
+                        else
+                          confirm.ask({
+                            title: `Disable ${u.username}?`,
+                            description: `${u.username} is signed out everywhere and can no longer sign in; their tokens stop working.`,
+                            confirmLabel: 'Disable user',
+                            action: () => api.patch(`/users/${seg(u.username)}`, { disabled: true }),
+                          });
+                      }}
                     />
                   </td>
                   <td>{new Date(u.createdAt).toLocaleDateString()}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="link"
+                      aria-label={`quota of ${u.username}`}
+                      onClick={() => setQuotaOf(u.username)}
+                    >
+                      Quota
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       />
+      {quotaOf ? <UserQuotaDialog username={quotaOf} onClose={() => setQuotaOf(null)} /> : null}
+      {confirm.element}
     </section>
+  );
+}
+
+const QUOTA_FIELDS: [keyof QuotaLimits, string][] = [
+  ['applications', 'Applications'],
+  ['instances', 'Instances (total)'],
+  ['cpuMillicores', 'CPU (millicores)'],
+  ['memoryMib', 'Memory (MiB)'],
+];
+
+/** A user's usage against their limits; overrides set here (empty: the default applies). */
+function UserQuotaDialog(props: { username: string; onClose: () => void }) {
+  const quota = useApi<UserQuota>(`/users/${seg(props.username)}/quota`);
+  return (
+    <Dialog title={`Quota of ${props.username}`} onClose={props.onClose}>
+      {quota.error ? <p className="error">{quota.error.message}</p> : null}
+      {quota.data ? (
+        <QuotaOverridesForm quota={quota.data} onSaved={quota.reload} onClose={props.onClose} />
+      ) : (
+        <p className="muted">Loading…</p>
+      )}
+    </Dialog>
+  );
+}
+
+function QuotaOverridesForm(props: { quota: UserQuota; onSaved: () => void; onClose: () => void }) {
+  const q = props.quota;
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(QUOTA_FIELDS.map(([k]) => [k, q.overrides[k] === null ? '' : String(q.overrides[k])])),
+  );
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | undefined>();
+  const [saved, setSaved] = useState(false);
+  const submit = async () => {
+    setSaved(false);
+    setFormError(undefined);
+    const body = Object.fromEntries(
+      QUOTA_FIELDS.map(([k]) => [k, values[k]?.trim() ? Number(values[k]) : null]),
+    );
+    const parsed = QuotaOverridesSchema.safeParse(body);
+    if (!parsed.success) {
+      setErrors(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])));
+      return;
+    }
+    setErrors({});
+    try {
+      await api.put(`/users/${seg(q.username)}/quota`, body);
+      setSaved(true);
+      props.onSaved();
+    } catch (error) {
+      if (error instanceof ApiError && Object.keys(error.fields).length) setErrors(error.fields);
+      else setFormError(error instanceof Error ? error.message : String(error));
+    }
+  };
+  return (
+    <form
+      aria-label={`quota of ${q.username}`}
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <table className="quota">
+        <thead>
+          <tr>
+            <th>Limit</th>
+            <th>Used</th>
+            <th>Applies</th>
+          </tr>
+        </thead>
+        <tbody>
+          {QUOTA_FIELDS.map(([k, label]) => (
+            <tr key={k}>
+              <td>{label}</td>
+              <td>
+                <meter
+                  min={0}
+                  max={Math.max(1, q.limits[k])}
+                  value={q.usage[k]}
+                  aria-label={`${label} used`}
+                />{' '}
+                {q.usage[k]}
+              </td>
+              <td>{q.limits[k]}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {QUOTA_FIELDS.map(([k, label]) => (
+        <Field key={k} label={`${label} override`} error={errors[k]} hint="empty: the default">
+          <input
+            name={`quota-${k}`}
+            inputMode="numeric"
+            value={values[k] ?? ''}
+            onChange={(e) => setValues((v) => ({ ...v, [k]: e.target.value }))}
+          />
+        </Field>
+      ))}
+      <FormError error={formError} />
+      <div className="dialog-buttons">
+        <button type="button" className="secondary" onClick={props.onClose}>
+          Close
+        </button>
+        <button type="submit">Save overrides</button>
+        {saved ? <span className="ok">Saved</span> : null}
+      </div>
+    </form>
   );
 }
 
@@ -181,11 +338,12 @@ function QuotaForm(props: { initial: QuotaLimits }) {
     ['memoryMib', 'Memory (MiB)'],
   ];
   return (
-    <section>
-      <h2>Default quota per user</h2>
+    <section aria-labelledby="default-quota-title">
+      <h2 id="default-quota-title">Default quota per user</h2>
       <form
         className="inline"
         aria-label="default quota"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           setSaved(false);

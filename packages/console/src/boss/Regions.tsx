@@ -1,21 +1,33 @@
 import type { CellCapacityView, Region } from '@leengine/common';
 import { useState } from 'react';
 import { api, seg } from '../api.ts';
+import { useConfirm } from '../components/Confirm.tsx';
+import { FormError } from '../components/Field.tsx';
 import { useApi } from '../useApi.ts';
+import { IpamUsage } from './IpamUsage.tsx';
 
 /** Regions and their cells: health, cordon, usage (requested vs allocatable), evacuation. */
 export function Regions() {
   const regions = useApi<{ items: Region[] }>('/regions');
   const [capacity, setCapacity] = useState<Record<string, CellCapacityView>>({});
-  const act = (path: string) => void api.post(path).then(regions.reload, (e: Error) => alert(e.message));
-  const load = (region: string, cell: string) =>
+  const [error, setError] = useState<string | undefined>();
+  const [ipam, setIpam] = useState<{ region: string; cell: string } | null>(null);
+  const confirm = useConfirm(regions.reload);
+  const act = (path: string) => {
+    setError(undefined);
+    void api.post(path).then(regions.reload, (e: Error) => setError(e.message));
+  };
+  const load = (region: string, cell: string) => {
+    setError(undefined);
     void api.get<CellCapacityView>(`/regions/${seg(region)}/cells/${seg(cell)}/capacity`).then(
       (c) => setCapacity((m) => ({ ...m, [cell]: c })),
-      (e: Error) => alert(e.message),
+      (e: Error) => setError(e.message),
     );
+  };
   return (
-    <section>
-      <h2>Regions and cells</h2>
+    <section aria-labelledby="regions-title">
+      <h2 id="regions-title">Regions and cells</h2>
+      <FormError error={error ?? regions.error?.message} />
       {(regions.data?.items ?? []).map((r) => (
         <div key={r.name} className="region">
           <h3>
@@ -30,7 +42,9 @@ export function Regions() {
                 <th>CPU requested / allocatable</th>
                 <th>Memory requested / allocatable</th>
                 <th>Pods / nodes</th>
-                <th />
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -38,7 +52,7 @@ export function Regions() {
                 const cap = capacity[c.name];
                 const base = `/regions/${seg(r.name)}/cells/${seg(c.name)}`;
                 return (
-                  <tr key={c.name}>
+                  <tr key={c.name} data-cell={c.name}>
                     <td>
                       {c.name}
                       {c.cordoned ? <span className="error"> cordoned</span> : null}
@@ -57,21 +71,52 @@ export function Regions() {
                     </td>
                     <td>{cap ? `${cap.total.pods} / ${cap.nodes.length}` : '—'}</td>
                     <td>
-                      <button type="button" className="link" onClick={() => load(r.name, c.name)}>
+                      <button
+                        type="button"
+                        className="link"
+                        aria-label={`usage of ${c.name}`}
+                        onClick={() => load(r.name, c.name)}
+                      >
                         Usage
                       </button>{' '}
                       <button
                         type="button"
                         className="link"
-                        onClick={() => act(`${base}/${c.cordoned ? 'uncordon' : 'cordon'}`)}
+                        aria-label={`IP addresses of ${c.name}`}
+                        onClick={() => setIpam({ region: r.name, cell: c.name })}
                       >
-                        {c.cordoned ? 'Uncordon' : 'Cordon'}
+                        IPAM
                       </button>{' '}
+                      {c.cordoned ? (
+                        <button type="button" className="link" onClick={() => act(`${base}/uncordon`)}>
+                          Uncordon
+                        </button>
+                      ) : (
+                        <button
+                          type="button"
+                          className="link"
+                          onClick={() =>
+                            confirm.ask({
+                              title: `Cordon ${c.name}?`,
+                              description: `No new application is placed on ${c.name}; what runs there stays.`,
+                              confirmLabel: 'Cordon cell',
+                              action: () => api.post(`${base}/cordon`),
+                            })
+                          }
+                        >
+                          Cordon
+                        </button>
+                      )}{' '}
                       <button
                         type="button"
-                        className="link"
+                        className="link danger-link"
                         onClick={() =>
-                          confirm(`Move every application off ${c.name}?`) && act(`${base}/evacuate`)
+                          confirm.ask({
+                            title: `Evacuate ${c.name}?`,
+                            description: `${c.name} is cordoned and every application on it moves to the region's other cells.`,
+                            confirmLabel: 'Evacuate cell',
+                            action: () => api.post(`${base}/evacuate`),
+                          })
                         }
                       >
                         Evacuate
@@ -84,6 +129,8 @@ export function Regions() {
           </table>
         </div>
       ))}
+      {ipam ? <IpamUsage key={`${ipam.region}/${ipam.cell}`} region={ipam.region} cell={ipam.cell} /> : null}
+      {confirm.element}
     </section>
   );
 }

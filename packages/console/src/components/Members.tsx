@@ -1,73 +1,99 @@
 import { AddMemberSchema, type Member, ROLES } from '@leengine/common';
+import { useState } from 'react';
 import { api, seg } from '../api.ts';
 import { useApi } from '../useApi.ts';
+import { useConfirm } from './Confirm.tsx';
 import { Field, FormError } from './Field.tsx';
+import { Pages } from './Pages.tsx';
 import { useForm } from './useForm.ts';
 
 /** A resource's members: roles shown to all, changed by those whose role allows it. */
 export function Members(props: { apiPath: string; canManage: boolean }) {
   const members = useApi<{ items: Member[] }>(`${props.apiPath}/members`);
   const form = useForm(AddMemberSchema, { username: undefined, role: 'developer' });
-  const act = (fn: () => Promise<unknown>) => void fn().then(members.reload, (e: Error) => alert(e.message));
+  const [error, setError] = useState<string | undefined>();
+  const confirm = useConfirm(members.reload);
+  const act = (fn: () => Promise<unknown>) => {
+    setError(undefined);
+    void fn().then(members.reload, (e: Error) => setError(e.message));
+  };
   return (
     <section className="members">
-      <table>
-        <thead>
-          <tr>
-            <th>Member</th>
-            <th>Role</th>
-            <th>Since</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(members.data?.items ?? []).map((m) => (
-            <tr key={`${m.username}-${m.source}`}>
-              <td>
-                {m.displayName || m.username} <span className="muted">@{m.username}</span>
-              </td>
-              <td>
-                {props.canManage && m.source === 'direct' ? (
-                  <select
-                    aria-label={`role of ${m.username}`}
-                    value={m.role}
-                    onChange={(e) =>
-                      act(() =>
-                        api.put(`${props.apiPath}/members/${seg(m.username)}`, { role: e.target.value }),
-                      )
-                    }
-                  >
-                    {ROLES.map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
-                  </select>
-                ) : (
-                  m.role
-                )}
-                {m.source === 'image-group' ? <span className="muted"> (from the group)</span> : null}
-              </td>
-              <td>{new Date(m.since).toLocaleDateString()}</td>
-              <td>
-                {props.canManage && m.source === 'direct' ? (
-                  <button
-                    type="button"
-                    className="link"
-                    onClick={() => act(() => api.delete(`${props.apiPath}/members/${seg(m.username)}`))}
-                  >
-                    Remove
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <FormError error={error ?? members.error?.message} />
+      <Pages
+        items={members.data?.items ?? []}
+        label="members"
+        empty={members.loading ? 'Loading…' : 'No members.'}
+        render={(items) => (
+          <table>
+            <thead>
+              <tr>
+                <th>Member</th>
+                <th>Role</th>
+                <th>Since</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((m) => (
+                <tr key={`${m.username}-${m.source}`} data-member={m.username}>
+                  <td>
+                    {m.displayName || m.username} <span className="muted">@{m.username}</span>
+                  </td>
+                  <td>
+                    {props.canManage && m.source === 'direct' ? (
+                      <select
+                        aria-label={`role of ${m.username}`}
+                        value={m.role}
+                        onChange={(e) => {
+                          const role = e.target.value;
+                          act(() => api.put(`${props.apiPath}/members/${seg(m.username)}`, { role }));
+                        }}
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r} value={r}>
+                            {r}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      <span className="member-role">{m.role}</span>
+                    )}
+                    {m.source === 'image-group' ? <span className="muted"> (from the group)</span> : null}
+                  </td>
+                  <td>{new Date(m.since).toLocaleDateString()}</td>
+                  <td>
+                    {props.canManage && m.source === 'direct' ? (
+                      <button
+                        type="button"
+                        className="link"
+                        aria-label={`remove ${m.username}`}
+                        onClick={() =>
+                          confirm.ask({
+                            title: `Remove ${m.username}?`,
+                            description: `${m.username} loses their ${m.role} role here.`,
+                            confirmLabel: 'Remove member',
+                            action: () => api.delete(`${props.apiPath}/members/${seg(m.username)}`),
+                          })
+                        }
+                      >
+                        Remove
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      />
       {props.canManage ? (
         <form
           className="inline"
           aria-label="add member"
+          noValidate
           onSubmit={(e) => {
             e.preventDefault();
             void form
@@ -83,6 +109,7 @@ export function Members(props: { apiPath: string; canManage: boolean }) {
           <Field label="Username" error={form.errors.username}>
             <input
               name="member"
+              autoComplete="off"
               value={String(form.values.username ?? '')}
               onChange={(e) => form.set('username', e.target.value || undefined)}
             />
@@ -106,6 +133,7 @@ export function Members(props: { apiPath: string; canManage: boolean }) {
           <FormError error={form.formError} />
         </form>
       ) : null}
+      {confirm.element}
     </section>
   );
 }

@@ -36,11 +36,15 @@ export function Paged<T>(props: {
 
   const more = async () => {
     if (!next) return;
-    const page = await api.get<Page<T>>(
-      `${props.path}${query({ ...props.params, q, limit: 20, cursor: next })}`,
-    );
-    setItems((old) => [...old, ...page.items]);
-    setNext(page.nextCursor);
+    try {
+      const page = await api.get<Page<T>>(
+        `${props.path}${query({ ...props.params, q, limit: 20, cursor: next })}`,
+      );
+      setItems((old) => [...old, ...page.items]);
+      setNext(page.nextCursor);
+    } catch (e) {
+      setError((e as Error).message);
+    }
   };
 
   return (
@@ -49,6 +53,7 @@ export function Paged<T>(props: {
         <input
           className="search"
           type="search"
+          aria-label="search"
           placeholder="Search"
           value={q}
           onChange={(e) => setQ(e.target.value)}

@@ -3,6 +3,7 @@ import { useCallback, useState } from 'react';
 import { useParams } from 'react-router';
 import { seg } from '../api.ts';
 import { DeployForm } from '../application/DeployForm.tsx';
+import { LoadBalancerTab } from '../application/LoadBalancerTab.tsx';
 import { OperationView } from '../application/OperationView.tsx';
 import { ContainersTab, EventsTab, OperationsTab, VersionsTab } from '../application/RuntimeTabs.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
@@ -36,6 +37,11 @@ export function ApplicationPage() {
       apiPath={apiPath}
       title={name}
       subtitle={app.data?.description}
+      deletable={{
+        what: `application ${name}`,
+        afterwards: '/applications',
+        consequence: `Every version of ${name} stops and its namespace is deleted from every cell. This cannot be undone.`,
+      }}
       tabs={[
         {
           id: 'overview',
@@ -65,8 +71,19 @@ export function ApplicationPage() {
               ) : null}
               {running ? <OperationView key={running.id} operation={running} onFinished={finished} /> : null}
               {access.actions.includes('deploy') ? (
-                deploying && template.data ? (
-                  <DeployForm application={name} template={template.data} onStarted={started} />
+                deploying ? (
+                  template.data ? (
+                    <DeployForm
+                      application={name}
+                      template={template.data}
+                      onStarted={started}
+                      onCancel={() => setDeploying(false)}
+                    />
+                  ) : (
+                    <p className={template.error ? 'error' : 'muted'}>
+                      {template.error?.message ?? 'Loading…'}
+                    </p>
+                  )
                 ) : (
                   <button type="button" onClick={() => setDeploying(true)}>
                     Deploy a new version
@@ -92,6 +109,17 @@ export function ApplicationPage() {
           ),
         },
         { id: 'events', title: 'Events', render: () => <EventsTab application={name} /> },
+        {
+          id: 'load-balancer',
+          title: 'Load balancer',
+          render: (access) => (
+            <LoadBalancerTab
+              application={name}
+              canManage={access.actions.includes('manage-domains')}
+              admin={access.admin}
+            />
+          ),
+        },
         {
           id: 'operations',
           title: 'Operations',

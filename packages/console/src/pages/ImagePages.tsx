@@ -1,9 +1,17 @@
-import { CreateImageRepositorySchema, type ImageGroup, type ImageRepository } from '@leengine/common';
+import {
+  CreateImageRepositorySchema,
+  type ImageGroup,
+  type ImageRepository,
+  type RegistryInfo,
+  type RegistryTagList,
+} from '@leengine/common';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, seg } from '../api.ts';
+import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
+import { Pages } from '../components/Pages.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
 import { useForm } from '../components/useForm.ts';
@@ -29,6 +37,11 @@ export function ImageGroupPage() {
       apiPath={apiPath}
       title={`Image group ${group}`}
       subtitle={data.data?.description}
+      deletable={{
+        what: `image group ${group}`,
+        afterwards: '/images',
+        consequence: 'Only an empty group can be deleted: delete its repositories first.',
+      }}
       tabs={[
         {
           id: 'repositories',
@@ -68,6 +81,7 @@ function NewRepository(props: { group: string; onCreated: () => void }) {
     <form
       className="inline"
       aria-label="new repository"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
         void form
@@ -90,6 +104,7 @@ function NewRepository(props: { group: string; onCreated: () => void }) {
       <Field label="Public" error={form.errors.public}>
         <input
           type="checkbox"
+          name="public"
           checked={Boolean(form.values.public)}
           onChange={(e) => form.set('public', e.target.checked)}
         />
@@ -106,7 +121,6 @@ export function ImageRepositoryPage() {
   const { group = '', name = '' } = useParams();
   const apiPath = `/image-groups/${seg(group)}/repositories/${seg(name)}`;
   const repo = useApi<ImageRepository>(apiPath);
-  const pull = `docker pull ${location.hostname}:<registry-port>/${group}/${name}:<tag>`;
   return (
     <ResourcePage
       apiPath={apiPath}
@@ -114,23 +128,138 @@ export function ImageRepositoryPage() {
       subtitle={
         repo.data ? `${repo.data.public ? 'Public' : 'Private'} · ${repo.data.description}` : undefined
       }
+      deletable={{
+        what: `repository ${group}/${name}`,
+        afterwards: `/images/${seg(group)}`,
+        consequence: `The repository and every one of its tags are deleted from the registry. Build projects pushing here must be re-pointed first.`,
+      }}
       tabs={[
         {
-          id: 'overview',
-          title: 'Overview',
-          render: () => (
-            <div>
-              <p>Pull command:</p>
-              <pre className="copy">
-                <code>{pull}</code>
-              </pre>
-              <button type="button" onClick={() => void navigator.clipboard?.writeText(pull)}>
-                Copy
-              </button>
-            </div>
+          id: 'tags',
+          title: 'Tags',
+          render: (access) => (
+            <TagsTab
+              apiPath={apiPath}
+              fullName={`${group}/${name}`}
+              canDelete={access.actions.includes('delete-tag')}
+            />
           ),
         },
       ]}
     />
+  );
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** A copyable command: the text, and a button that puts it on the clipboard. */
+function CopyCommand(props: { command: string; label: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="copy-command">
+      <pre className="copy">
+        <code>{props.command}</code>
+      </pre>
+      <button
+        type="button"
+        className="secondary"
+        aria-label={`copy ${props.label}`}
+        onClick={() =>
+          void navigator.clipboard?.writeText(props.command).then(
+            () => setCopied(true),
+            () => setCopied(false),
+          )
+        }
+      >
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
+  );
+}
+
+/** The repository's tags as the registry holds them; delete a tag where the role allows. */
+function TagsTab(props: { apiPath: string; fullName: string; canDelete: boolean }) {
+  const tags = useApi<RegistryTagList>(`${props.apiPath}/tags`);
+  const registry = useApi<RegistryInfo>('/registry');
+  const confirm = useConfirm(tags.reload);
+  const host = registry.data?.host ?? location.host;
+  const newest = tags.data?.items[0]?.tag ?? '<tag>';
+  return (
+    <div>
+      <p>Pull command:</p>
+      <CopyCommand command={`docker pull ${host}/${props.fullName}:${newest}`} label="pull command" />
+      {tags.error ? <p className="error">{tags.error.message}</p> : null}
+      <Pages
+        items={tags.data?.items ?? []}
+        label="tags"
+        empty={tags.loading ? 'Loading…' : 'No tags yet: push one.'}
+        render={(items) => (
+          <table className="tags">
+            <thead>
+              <tr>
+                <th>Tag</th>
+                <th>Size</th>
+                <th>Digest</th>
+                <th>Pushed</th>
+                <th>By</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((t) => (
+                <tr key={t.tag} data-tag={t.tag}>
+                  <td>
+                    <code>{t.tag}</code>
+                  </td>
+                  <td>{formatBytes(t.size)}</td>
+                  <td>
+                    <code title={t.digest}>{t.digest.slice(0, 19)}…</code>
+                  </td>
+                  <td>{t.pushedAt ? new Date(t.pushedAt).toLocaleString() : '—'}</td>
+                  <td>{t.pushedBy ?? '—'}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="link"
+                      aria-label={`copy pull command of ${t.tag}`}
+                      onClick={() =>
+                        void navigator.clipboard?.writeText(`docker pull ${host}/${props.fullName}:${t.tag}`)
+                      }
+                    >
+                      Copy pull
+                    </button>{' '}
+                    {props.canDelete ? (
+                      <button
+                        type="button"
+                        className="link danger-link"
+                        aria-label={`delete tag ${t.tag}`}
+                        onClick={() =>
+                          confirm.ask({
+                            title: `Delete tag ${t.tag}?`,
+                            description: `${props.fullName}:${t.tag} (${t.digest.slice(0, 19)}…) is deleted from the registry; versions using it cannot start new instances.`,
+                            confirmLabel: 'Delete tag',
+                            action: () => api.delete(`${props.apiPath}/tags/${seg(t.tag)}`),
+                          })
+                        }
+                      >
+                        Delete
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      />
+      {confirm.element}
+    </div>
   );
 }
