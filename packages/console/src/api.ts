@@ -4,6 +4,7 @@ import type { FieldError, Problem } from '@leengine/common';
 export const ROUTES = [
   'GET /api/v1/user',
   'GET /api/v1/user/activity',
+  'GET /api/v1/session',
   'POST /api/v1/session',
   'DELETE /api/v1/session',
   'GET /api/v1/permissions',

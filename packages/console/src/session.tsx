@@ -22,7 +22,8 @@ export function SessionProvider(props: { children: ReactNode }) {
   const [loading, setLoading] = useState(true);
   const refresh = useCallback(async () => {
     try {
-      setUser(await api.get<User>('/user'));
+      // GET /session answers null rather than 401 when nobody is signed in.
+      setUser((await api.get<{ user: User | null }>('/session')).user);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       setUser(null);

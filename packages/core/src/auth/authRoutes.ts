@@ -14,6 +14,7 @@ import {
   CLIENT_HEADER,
   callerOf,
   clearSessionCookie,
+  presentedCredentials,
   sessionCookie,
   setSessionCookie,
 } from '../http/authHook.ts';
@@ -44,6 +45,22 @@ export function authRoutes(services: Services): FastifyPluginAsyncZod {
         const session = await auth.login(request.body.username, request.body.password, request.ip);
         setSessionCookie(request, reply, session.secret, session.maxAgeSeconds);
         return { user: session.user };
+      },
+    );
+    app.get(
+      '/session',
+      {
+        config: { public: true },
+        schema: {
+          tags,
+          summary:
+            'Who is signed in: the user, or null (the console asks this on load, where a 401 would be noise)',
+          response: { 200: z.object({ user: UserSchema.nullable() }) },
+        },
+      },
+      async (request) => {
+        const caller = await auth.authenticate(presentedCredentials(request));
+        return { user: caller ? await services.users.me(caller) : null };
       },
     );
     app.delete(
