@@ -8,9 +8,15 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** GETs `path` (null: nothing yet) and reloads on demand. */
+/** GETs `path` (null: nothing yet) and reloads on demand; data of another path is never shown. */
 export function useApi<T>(path: string | null): Loaded<T> {
-  const [state, setState] = useState<{ data?: T; error?: ApiError | Error; loading: boolean }>({
+  const [state, setState] = useState<{
+    path: string | null;
+    data?: T;
+    error?: ApiError | Error;
+    loading: boolean;
+  }>({
+    path: null,
     loading: true,
   });
   const [tick, setTick] = useState(0);
@@ -21,12 +27,18 @@ export function useApi<T>(path: string | null): Loaded<T> {
     setState((s) => ({ ...s, loading: true }));
     api
       .get<T>(path)
-      .then((data) => live && setState({ data, loading: false }))
-      .catch((error: ApiError | Error) => live && setState({ error, loading: false }));
+      .then((data) => live && setState({ path, data, loading: false }))
+      .catch((error: ApiError | Error) => live && setState({ path, error, loading: false }));
     return () => {
       live = false;
     };
   }, [path, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data: state.data, error: state.error, loading: state.loading, reload };
+  const current = state.path === path;
+  return {
+    data: current ? state.data : undefined,
+    error: current ? state.error : undefined,
+    loading: !current || state.loading,
+    reload,
+  };
 }

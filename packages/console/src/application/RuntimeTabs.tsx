@@ -5,7 +5,7 @@ import {
   ScaleVersionSchema,
   type Version,
 } from '@leengine/common';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ApiError, api, query, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Dialog } from '../components/Dialog.tsx';
@@ -199,6 +199,12 @@ function ScaleDialog(props: {
 export function ContainersTab(props: { application: string; canReadLogs: boolean }) {
   const base = `/applications/${seg(props.application)}`;
   const list = useApi<ContainerList>(`${base}/containers`);
+  const reload = list.reload;
+  // Containers come and go during upgrades and scalings: the table follows every few seconds.
+  useEffect(() => {
+    const timer = setInterval(reload, 5000);
+    return () => clearInterval(timer);
+  }, [reload]);
   const [log, setLog] = useState<{ pod: string; text: string; failed?: boolean } | null>(null);
   const showLog = (cell: string, pod: string) => {
     setLog({ pod, text: 'Loading…' });

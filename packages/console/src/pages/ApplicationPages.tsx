@@ -72,7 +72,7 @@ export function ApplicationPage() {
               {running ? <OperationView key={running.id} operation={running} onFinished={finished} /> : null}
               {access.actions.includes('deploy') ? (
                 deploying ? (
-                  template.data ? (
+                  template.data && !template.loading ? (
                     <DeployForm
                       application={name}
                       template={template.data}
