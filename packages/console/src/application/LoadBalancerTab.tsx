@@ -6,7 +6,7 @@ import {
   type SlbGroup,
   UpdateDomainSchema,
 } from '@leengine/common';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ApiError, api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
@@ -149,6 +149,14 @@ function DomainDetail(props: { path: string; canManage: boolean; admin: boolean 
   const [nginx, setNginx] = useState<string | undefined>();
   const [nginxError, setNginxError] = useState<string | undefined>();
   const [tick, setTick] = useState(0);
+  const pending = !view.data || view.data.agents.some((a) => !a.applied);
+  const reload = view.reload;
+  // Until every agent of the group serves the current config, ask again every few seconds.
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(reload, 3000);
+    return () => clearInterval(timer);
+  }, [pending, reload]);
   if (view.error) return <p className="error">{view.error.message}</p>;
   if (!view.data) return <p className="muted">Loading…</p>;
   const d = view.data;

@@ -419,11 +419,13 @@ export function BuildLogPage() {
                       : 'running'}
               </td>
               <td className="duration">
-                {s?.finishedAt
-                  ? seconds(s.durationMs)
-                  : s && streaming
-                    ? `${seconds(Math.max(0, now - Date.parse(s.startedAt)))}…`
-                    : '—'}
+                {s?.skipped
+                  ? '—'
+                  : s?.finishedAt
+                    ? seconds(s.durationMs)
+                    : s && streaming
+                      ? `${seconds(Math.max(0, now - Date.parse(s.startedAt)))}…`
+                      : '—'}
               </td>
             </tr>
           ))}
@@ -431,7 +433,9 @@ export function BuildLogPage() {
       </table>
       <h2>Log {streaming ? <span className="muted">(live)</span> : null}</h2>
       <pre ref={logBox} className="copy log build-log" role="log" aria-label="build log">
-        {lines.length ? lines.map((l) => `[${l.step}] ${l.text}`).join('\n') : '(no output yet)'}
+        {lines.length
+          ? lines.map((l) => `[${l.step}] ${l.text.replace(/\n$/, '')}`).join('\n')
+          : '(no output yet)'}
       </pre>
       {confirm.element}
     </article>

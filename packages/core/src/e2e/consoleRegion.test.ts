@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
+import { gitRepo } from '@leengine/build/testing';
 import { Ipam } from '@leengine/ipam';
 import { Etcd3 } from 'etcd3';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -76,11 +77,13 @@ before(async () => {
   region = await LocalRegion.start({
     stateDir,
     env: {
+      ...process.env,
       LEENGINE_PORT: '0',
       LEENGINE_SLB_PORT: '0',
+      LEENGINE_APPS_PORT: '0',
       LEENGINE_CONSOLE_DIR: consoleDir,
+      DATABASE_URL: '',
       LOG_LEVEL: 'silent',
-      PATH: process.env.PATH,
     },
   });
   assert.ok(region.firstAdmin, 'a fresh region prints its first admin');
@@ -246,7 +249,8 @@ test('the load-balancer tab binds a domain and shows its settings and rendered n
   await tab(page, 'Load balancer');
   const bind = page.getByRole('form', { name: 'bind a domain' });
   await bind.getByLabel('Domain').fill('shop.example.com');
-  await bind.getByLabel('SLB group').selectOption('e2e');
+  // The region's own group: its slb-agent applies the domain.
+  await bind.getByLabel('SLB group').selectOption('local');
   await bind.getByRole('button', { name: 'Bind domain' }).click();
   await page.getByRole('button', { name: 'shop.example.com', exact: true }).click();
   const detail = page.getByRole('region', { name: 'domain shop.example.com' });
@@ -255,6 +259,7 @@ test('the load-balancer tab binds a domain and shows its settings and rendered n
   await settings.getByLabel('Read timeout (s)').fill('120');
   await settings.getByRole('button', { name: 'Save domain settings' }).click();
   await detail.locator('text=read 120 s').waitFor();
+  await detail.locator('dd:has-text("serving")').waitFor(WAIT);
   await detail.getByRole('button', { name: 'Show the rendered nginx config' }).click();
   const nginx = await detail.locator('pre.nginx').textContent();
   assert.match(nginx ?? '', /server_name\s+"?shop\.example\.com"?/);
@@ -278,7 +283,7 @@ test('an image repository shows its tags with size, digest, pusher and the pull 
 });
 
 test('the boss console: statistics, cells with their IP address usage and leaks, SLB agents, users and quotas', async () => {
-  // A segment and one address held for a pod that never existed, an hour ago: a leak.
+  // A second segment, and an address held (an hour ago) for a pod that never existed: a leak.
   const etcd = new Etcd3({ hosts: region.endpoints.etcd });
   try {
     const ipam = Ipam.create({ client: etcd, cell: 'local-1', now: () => new Date(Date.now() - 3_600_000) });
@@ -301,6 +306,11 @@ test('the boss console: statistics, cells with their IP address usage and leaks,
   await ipam.locator('table.segments td:has-text("172.31.250.0/24")').waitFor();
   await ipam.locator('table.leaks td:has-text("shop/gone-pod")').waitFor();
   assert.match((await ipam.locator('table.leaks tbody tr').first().textContent()) ?? '', /pod-gone/);
+
+  // The region's SLB group and its agent's applied revision.
+  const agentRow = page.locator('.slb-group[data-group="local"] table.agents tbody tr').first();
+  await agentRow.waitFor();
+  assert.match((await agentRow.locator('td').nth(1).textContent()) ?? '', /^\d+$/);
 
   // Users: bob is created (the form checks the password first), then gets a quota override.
   const newUser = page.getByRole('form', { name: 'new user' });
@@ -388,4 +398,86 @@ test('a member with a narrower role sees the page without the actions their role
   } finally {
     await bobContext.close();
   }
+});
+
+test('a build is triggered from the console and its log streams live with each step’s duration; its tag can be deleted after confirming', async () => {
+  const registryHost = new URL(region.endpoints.registry).host;
+  const repo = gitRepo(join(stateDir, 'repos', 'web'), {
+    message: 'built by the console e2e',
+    Dockerfile: `FROM ${registryHost}/leengine/httpbox:1\nCOPY message /www/message\n`,
+  });
+  // An image group and a public repository, from the images pages.
+  await page.getByRole('navigation').getByRole('link', { name: 'Images' }).click();
+  await page.getByRole('button', { name: 'New image group' }).click();
+  const group = page.getByRole('form', { name: 'new image group' });
+  await group.getByLabel('Name').fill('apps');
+  await group.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('link', { name: 'apps', exact: true }).first().click();
+  const repository = page.getByRole('form', { name: 'new repository' });
+  await repository.getByLabel('Repository name').fill('web');
+  await repository.getByLabel('Public').check();
+  await repository.getByRole('button', { name: 'New repository' }).click();
+  await page.getByRole('link', { name: 'apps/web' }).waitFor();
+
+  // A build project: the API alone knows the caller may not push to apps/nope; its field error shows.
+  await page.getByRole('navigation').getByRole('link', { name: 'Builds' }).click();
+  await page.getByRole('button', { name: 'New build project' }).click();
+  const project = page.getByRole('form', { name: 'new build project' });
+  await project.getByLabel('Name').fill('web');
+  await project.getByLabel('Git URL').fill(`file://${repo}`);
+  await project.getByLabel('Branch').fill('main');
+  await project.getByLabel('Image repository').fill('apps/nope');
+  expectRefusal(400);
+  await project.getByRole('button', { name: 'Create' }).click();
+  await project.locator('.field-error:has(input[name="imageRepository"]) .error').waitFor();
+  await project.getByLabel('Image repository').fill('apps/web');
+  await project.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('link', { name: 'web', exact: true }).click();
+
+  // The trigger dialog: branch (prefilled), commit, tag, cache switch; checked before sending.
+  await page.getByRole('button', { name: 'Trigger a build' }).click();
+  const trigger = page.getByRole('dialog', { name: 'Trigger a build' });
+  assert.equal(await trigger.getByLabel('Branch', { exact: true }).inputValue(), 'main');
+  await trigger.getByLabel('Commit').fill('not-a-commit');
+  await trigger.getByRole('button', { name: 'Start build' }).click();
+  await trigger.locator('.field-error:has(input[name="commit"])').waitFor();
+  await trigger.getByLabel('Commit').fill('');
+  await trigger.getByLabel('Image tag').fill('e2e-1');
+  await trigger.getByLabel('Use the dependency cache').uncheck();
+  await trigger.getByRole('button', { name: 'Start build' }).click();
+
+  // The log page: the build's status, steps and log arrive over SSE while it runs.
+  await page.waitForURL(/\/builds\/web\/1$/);
+  await page.waitForSelector('[data-status="succeeded"]', { timeout: 300_000 });
+  const steps = await page.$$eval('table.steps tbody tr', (rows) =>
+    rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent ?? '')),
+  );
+  assert.deepEqual(
+    steps.map((r) => [r[0], r[1]]),
+    [
+      ['clone', 'done'],
+      ['compile', 'skipped'],
+      ['image', 'done'],
+      ['push', 'done'],
+    ],
+  );
+  for (const r of steps.filter((r) => r[1] === 'done')) assert.match(r[2] ?? '', /^\d+\.\d s$/);
+  const log = (await page.getByRole('log', { name: 'build log' }).textContent()) ?? '';
+  assert.match(log, /\[clone\]/);
+  assert.match(log, /build succeeded/);
+  assert.match((await page.textContent('main')) ?? '', /cache off/);
+  await shot(page, 'build-log');
+  await page.getByRole('link', { name: '← web' }).click();
+  await page.waitForSelector('tr[data-build="1"]:has-text("succeeded")');
+  await shot(page, 'build-history');
+
+  // The pushed tag, with its pusher (the build's robot); deleting it asks first.
+  await page.goto(`${base}/images/apps/web`);
+  const row = page.locator('table.tags tr[data-tag="e2e-1"]');
+  await row.waitFor();
+  await row.getByRole('button', { name: 'delete tag e2e-1' }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Delete tag e2e-1?' });
+  await confirm.getByRole('button', { name: 'Delete tag' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  await page.waitForSelector('text=No tags yet');
 });

@@ -159,3 +159,47 @@ test('unknown API paths stay problems and client routes load the app', async () 
   const asset = await fetch(`${base}/assets/missing.js`);
   assert.equal(asset.status, 404);
 });
+
+test('the console’s own reads: who is signed in (null, not 401), where the registry is, cells’ IPAM for admins only', async () => {
+  const anonymous = await fetch(`${base}/api/v1/session`);
+  assert.equal(anonymous.status, 200);
+  assert.deepEqual(await anonymous.json(), { user: null });
+  const bad = await fetch(`${base}/api/v1/session`, { headers: { authorization: 'Bearer lee_pat_nothing' } });
+  assert.deepEqual(await bad.json(), { user: null });
+
+  const signIn = await fetch(`${base}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-leengine-client': 'test' },
+    body: JSON.stringify(admin),
+  });
+  const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const me = (await (await fetch(`${base}/api/v1/session`, { headers: { cookie } })).json()) as {
+    user: { username: string; admin: boolean };
+  };
+  assert.equal(me.user.username, admin.username);
+  assert.equal(me.user.admin, true);
+
+  // This core has no registry and no etcd: no host to show, and no IPAM to read.
+  assert.deepEqual(await (await fetch(`${base}/api/v1/registry`, { headers: { cookie } })).json(), {
+    host: null,
+  });
+  assert.equal((await fetch(`${base}/api/v1/registry`)).status, 401);
+  const ipam = await fetch(`${base}/api/v1/regions/none/cells/none/ipam`, { headers: { cookie } });
+  assert.equal(ipam.status, 404);
+  const userCreated = await fetch(`${base}/api/v1/users`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/json', 'x-leengine-client': 'test' },
+    body: JSON.stringify({ username: 'carol', password: 'carol-password-123' }),
+  });
+  assert.equal(userCreated.status, 201);
+  const carol = await fetch(`${base}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-leengine-client': 'test' },
+    body: JSON.stringify({ username: 'carol', password: 'carol-password-123' }),
+  });
+  const carolCookie = (carol.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const refused = await fetch(`${base}/api/v1/regions/none/cells/none/ipam`, {
+    headers: { cookie: carolCookie },
+  });
+  assert.equal(refused.status, 403);
+});
