@@ -4,6 +4,7 @@ import {
   FeedQuerySchema,
   LoginSchema,
   NotAllowedError,
+  NotAuthenticatedError,
   pageSchema,
   TokenSchema,
   UserSchema,
@@ -54,12 +55,16 @@ export function authRoutes(services: Services): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary:
-            'Who is signed in: the user, or null (the console asks this on load, where a 401 would be noise)',
+            'Who is signed in: the user, or null also for an expired or unknown credential (the console asks this on load, where a 401 would be noise)',
           response: { 200: z.object({ user: UserSchema.nullable() }) },
         },
       },
       async (request) => {
-        const caller = await auth.authenticate(presentedCredentials(request));
+        // An expired or revoked session is "nobody signed in" here, not an error.
+        const caller = await auth.authenticate(presentedCredentials(request)).catch((error: unknown) => {
+          if (error instanceof NotAuthenticatedError) return null;
+          throw error;
+        });
         return { user: caller ? await services.users.me(caller) : null };
       },
     );
