@@ -20,10 +20,13 @@ function fromTemplate(t: NewVersion['template']): Flat {
     env: t.env.map((e) => (e.secret ? `${e.name} (secret)` : `${e.name}=${e.value ?? ''}`)).join('\n'),
     'healthCheck.path': t.healthCheck?.path ?? '',
     'healthCheck.port': t.healthCheck?.port ? String(t.healthCheck.port) : '',
+    terminationGracePeriodSeconds: String(t.terminationGracePeriodSeconds),
+    timeoutSeconds: String(t.timeoutSeconds),
   };
 }
 
-function toInput(f: Flat): unknown {
+/** The request body; what the form does not show (health check timings) is kept from the template. */
+function toInput(f: Flat, t: NewVersion['template']): unknown {
   const num = (s: string | undefined) => (s === undefined || s.trim() === '' ? undefined : Number(s));
   const instances = f.instances?.trim().startsWith('{') ? safeJson(f.instances) : num(f.instances);
   const env = (f.env ?? '')
@@ -50,8 +53,16 @@ function toInput(f: Flat): unknown {
     memory: { requestMib: num(f['memory.requestMib']), limitMib: num(f['memory.limitMib']) },
     env,
     ...(f['healthCheck.path']
-      ? { healthCheck: { path: f['healthCheck.path'], port: num(f['healthCheck.port']) } }
+      ? {
+          healthCheck: {
+            ...(t.healthCheck ?? {}),
+            path: f['healthCheck.path'],
+            port: num(f['healthCheck.port']),
+          },
+        }
       : {}),
+    terminationGracePeriodSeconds: num(f.terminationGracePeriodSeconds),
+    timeoutSeconds: num(f.timeoutSeconds),
   };
 }
 
@@ -74,6 +85,8 @@ const FIELDS: [string, string, string?][] = [
   ['memory.limitMib', 'Memory limit (MiB)'],
   ['healthCheck.path', 'Health check path', 'HTTP GET; empty for none'],
   ['healthCheck.port', 'Health check port', 'default: the container port'],
+  ['terminationGracePeriodSeconds', 'Stop grace period (s)', 'between SIGTERM and SIGKILL'],
+  ['timeoutSeconds', 'Upgrade timeout (s)', 'rolled back if not Ready and routable by then'],
 ];
 
 /** Deploy a new version: the seed's most used flow (prefilled, pick a new tag, go). */
@@ -89,7 +102,7 @@ export function DeployForm(props: {
   const [busy, setBusy] = useState(false);
   const submit = async () => {
     setFormError(undefined);
-    const parsed = DeployVersionSchema.safeParse(toInput(values));
+    const parsed = DeployVersionSchema.safeParse(toInput(values, props.template.template));
     if (!parsed.success) {
       setErrors(Object.fromEntries(parsed.error.issues.map((i) => [fieldOf(i.path.map(String)), i.message])));
       return;

@@ -148,6 +148,7 @@ test('an application is created, deployed, upgraded (gray) and scaled from the c
   await deploy.getByLabel('Image tag').fill('no-such-tag');
   await deploy.getByLabel('Instances per cell').fill('1');
   await deploy.getByLabel('Health check path').fill('/healthz');
+  await deploy.getByLabel('Stop grace period (s)').fill('1');
   expectRefusal(400);
   await deploy.getByRole('button', { name: /Deploy/ }).click();
   await deploy.locator('.field-error:has(input[name="image.tag"]) .error').waitFor();
@@ -167,6 +168,7 @@ test('an application is created, deployed, upgraded (gray) and scaled from the c
   await page.getByRole('button', { name: 'Deploy a new version' }).click();
   assert.equal(await deploy.getByLabel('Image repository').inputValue(), 'leengine/httpbox');
   assert.equal(await deploy.getByLabel('Health check path').inputValue(), '/healthz');
+  assert.equal(await deploy.getByLabel('Stop grace period (s)').inputValue(), '1');
   await deploy.getByLabel('Image tag').fill('1');
   await deploy.getByLabel('Environment').fill('MODE=v2');
   await deploy.getByRole('button', { name: /Deploy/ }).click();
