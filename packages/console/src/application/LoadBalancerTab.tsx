@@ -22,6 +22,7 @@ import { useApi } from '../useApi.ts';
 export function LoadBalancerTab(props: { application: string; canManage: boolean; admin: boolean }) {
   const base = `/applications/${seg(props.application)}/domains`;
   const domains = useApi<DomainConfig[]>(base);
+  const groups = useApi<SlbGroup[]>('/slb/groups');
   const [open, setOpen] = useState<string | null>(null);
   const confirm = useConfirm(domains.reload);
   if (domains.error) {
@@ -47,7 +48,11 @@ export function LoadBalancerTab(props: { application: string; canManage: boolean
                 >
                   {d.domain}
                 </button>
-                <span className="muted"> on SLB group {d.group}</span>
+                <span className="muted">
+                  {' '}
+                  on SLB group {d.group}
+                  {pointAt(groups.data?.find((g) => g.name === d.group))}
+                </span>
                 {props.canManage ? (
                   <button
                     type="button"
@@ -80,6 +85,37 @@ export function LoadBalancerTab(props: { application: string; canManage: boolean
       ) : null}
       {confirm.element}
     </div>
+  );
+}
+
+/** How to point a name at a group: its CNAME and VIP, when it has them. */
+export function pointAt(group: SlbGroup | undefined): string {
+  if (!group) return '';
+  const parts = [group.cname ? `CNAME ${group.cname}` : '', group.vip ? `VIP ${group.vip}` : ''].filter(
+    Boolean,
+  );
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/** The application's domains in one line each, for its overview. */
+export function DomainsSummary(props: { application: string }) {
+  const domains = useApi<DomainConfig[]>(`/applications/${seg(props.application)}/domains`);
+  const groups = useApi<SlbGroup[]>('/slb/groups');
+  if (domains.error) return <span className="muted">{domains.error.message}</span>;
+  if (!domains.data?.length) return <span>—</span>;
+  return (
+    <ul className="plain">
+      {domains.data.map((d) => (
+        <li key={d.domain}>
+          {d.domain}
+          <span className="muted">
+            {' '}
+            on {d.group}
+            {pointAt(groups.data?.find((g) => g.name === d.group))}
+          </span>
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -3,7 +3,7 @@ import { useCallback, useState } from 'react';
 import { useParams } from 'react-router';
 import { seg } from '../api.ts';
 import { DeployForm } from '../application/DeployForm.tsx';
-import { LoadBalancerTab } from '../application/LoadBalancerTab.tsx';
+import { DomainsSummary, LoadBalancerTab } from '../application/LoadBalancerTab.tsx';
 import { OperationView } from '../application/OperationView.tsx';
 import { ContainersTab, EventsTab, OperationsTab, VersionsTab } from '../application/RuntimeTabs.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
@@ -57,6 +57,10 @@ export function ApplicationPage() {
                     {app.data.cells
                       .map((c) => `${c.name}${c.state === 'leaving' ? ' (leaving)' : ''}`)
                       .join(', ') || '—'}
+                  </dd>
+                  <dt>Domains</dt>
+                  <dd>
+                    <DomainsSummary application={name} />
                   </dd>
                   <dt>Allocation</dt>
                   <dd>
