@@ -16,11 +16,15 @@
 //                                         connections are refused for about this long, pulls too
 //   gc_push_refused                       from the read-only restart's start until read-write
 //                                         answers again: two restarts and the collection
+//   gc_scale_*                            the same on a bigger registry: 500 repositories (100
+//                                         with --quick), each with two images (a shared 1 MiB base
+//                                         layer, a 16 kB layer and a config of their own), pushed
+//                                         through the registry API; v1 of each deleted
 // --tokens-only: the token figures alone (no image pushes); --gc-only: the GC figures alone
 // (no core); CORE_NODE_OPTIONS: node options
 // for core's process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile the token endpoint).
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
@@ -322,4 +326,100 @@ async function gcFigures(): Promise<void> {
   figure('gc_collect_ms', Math.round(median(figures.collect)), 'ms');
   figure('gc_restart_ms', Math.round(median(figures.restart)), 'ms');
   figure('gc_push_refused', Math.round(median(figures.refused)), 'ms');
+  await gcScaleFigures(quick ? 100 : 500);
+}
+
+/** Collection on a registry with `repositories` repositories of two images each, one deleted. */
+async function gcScaleFigures(repositories: number): Promise<void> {
+  const registry = await testbed.registry();
+  const sha = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  const upload = async (repository: string, data: Buffer): Promise<string> => {
+    const digest = sha(data);
+    const started = await fetch(`${registry.url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
+    await started.arrayBuffer();
+    const location = new URL(started.headers.get('location') as string, registry.url);
+    location.searchParams.set('digest', digest);
+    const put = await fetch(location, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(data),
+    });
+    await put.arrayBuffer();
+    if (put.status !== 201) throw new Error(`blob upload to ${repository}: ${put.status}`);
+    return digest;
+  };
+  const base = randomBytes(1024 * 1024);
+  const push = async (repository: string, tag: string): Promise<string> => {
+    const layer = randomBytes(16 * 1024);
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Labels: { repository, tag } },
+        rootfs: { type: 'layers', diff_ids: [] },
+      }),
+    );
+    const blobs = [await upload(repository, base), await upload(repository, layer)];
+    const configDigest = await upload(repository, config);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: configDigest,
+          size: config.length,
+        },
+        layers: blobs.map((digest, i) => ({
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest,
+          size: i === 0 ? base.length : layer.length,
+        })),
+      }),
+    );
+    const put = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      body: new Uint8Array(manifest),
+    });
+    await put.arrayBuffer();
+    if (put.status !== 201) throw new Error(`manifest put ${repository}:${tag}: ${put.status}`);
+    return sha(manifest);
+  };
+  const deleted: { repository: string; digest: string }[] = [];
+  const names = Array.from({ length: repositories }, (_, i) => `scale/r${i}`);
+  for (let i = 0; i < names.length; i += 8) {
+    await Promise.all(
+      names.slice(i, i + 8).map(async (repository) => {
+        deleted.push({ repository, digest: await push(repository, 'v1') });
+        await push(repository, 'v2');
+      }),
+    );
+  }
+  for (const { repository, digest } of deleted) {
+    const response = await fetch(`${registry.url}/v2/${repository}/manifests/${digest}`, {
+      method: 'DELETE',
+    });
+    await response.arrayBuffer();
+    if (response.status !== 202) throw new Error(`deleting ${repository}@${digest}: ${response.status}`);
+  }
+  const dry = await registry.garbageCollect({ dryRun: true });
+  const from = performance.now();
+  await registry.setReadOnly(true);
+  const readOnlyMs = performance.now() - from;
+  const collected = await registry.garbageCollect({ dryRun: false });
+  const back = performance.now();
+  await registry.setReadOnly(false);
+  const readWriteMs = performance.now() - back;
+  const refused = performance.now() - from;
+  if (collected.blobs.length !== repositories * 3) {
+    throw new Error(`expected ${repositories * 3} blobs collected, got ${collected.blobs.length}`);
+  }
+  await registry.stop();
+  figure('gc_scale_repositories', repositories, 'repositories');
+  figure('gc_scale_blobs', collected.markedBlobs + collected.blobs.length, 'blobs');
+  figure('gc_scale_dry_run_ms', dry.durationMs, 'ms');
+  figure('gc_scale_collect_ms', collected.durationMs, 'ms');
+  figure('gc_scale_restart_ms', Math.round((readOnlyMs + readWriteMs) / 2), 'ms');
+  figure('gc_scale_push_refused', Math.round(refused), 'ms');
 }

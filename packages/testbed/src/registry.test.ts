@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Buildah } from './buildah.ts';
 import { useTestbed } from './nodeTest.ts';
+import { storageBytes } from './registryGarbage.ts';
 
 const testbed = useTestbed();
 
@@ -88,12 +89,18 @@ test('read-only, the registry serves pulls and refuses pushes on the same port; 
   assert.equal(dry.blobs.length, 3, dry.output);
   assert.ok(dry.blobs.some((b) => b.digest === digest));
   assert.ok(dry.bytes > 200_000, "two's own layer is counted");
-  assert.equal(dry.storageBytesAfter, dry.storageBytesBefore, 'a dry run deletes nothing');
+  assert.equal(dry.blobBytesAfter, dry.blobBytesBefore, 'a dry run deletes nothing');
   assert.equal(dry.markedBlobs, 4, "one's manifest, config, base layer and own layer");
 
+  const storageBefore = await storageBytes(registry.storageDir);
   const collected = await registry.garbageCollect({ dryRun: false });
   assert.deepEqual(collected.blobs, dry.blobs);
-  assert.equal(collected.storageBytesBefore - collected.storageBytesAfter, dry.bytes);
+  assert.equal(collected.blobBytesBefore - collected.blobBytesAfter, dry.bytes);
+  assert.equal(
+    storageBefore - (await storageBytes(registry.storageDir)),
+    dry.bytes,
+    'the storage shrank by that',
+  );
   assert.equal((await registry.garbageCollect({ dryRun: true })).blobs.length, 0, 'nothing left');
 
   await registry.setReadOnly(false);

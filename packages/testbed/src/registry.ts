@@ -8,7 +8,7 @@ import { type ComponentHandle, retryOnPortClash } from './component.ts';
 import { ComponentError } from './componentError.ts';
 import { ManagedProcess } from './managedProcess.ts';
 import { freePorts } from './ports.ts';
-import { blobSizes, parseGarbageCollect, type RegistryGarbage, storageBytes } from './registryGarbage.ts';
+import { parseGarbageCollect, type RegistryGarbage, scanBlobs } from './registryGarbage.ts';
 import { waitUntilReady } from './waitUntil.ts';
 
 const run = promisify(execFile);
@@ -189,8 +189,7 @@ async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHand
       ...(gc.dryRun ? ['--dry-run'] : []),
       ...(gc.deleteUntagged ? ['--delete-untagged'] : []),
     ];
-    const storageBytesBefore = await storageBytes(storage);
-    const sizes = await blobSizes(storage);
+    const before = await scanBlobs(storage);
     const started = performance.now();
     let output: string;
     try {
@@ -210,9 +209,9 @@ async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHand
     }
     const durationMs = Math.round(performance.now() - started);
     return {
-      ...parseGarbageCollect(output, gc.dryRun, sizes),
-      storageBytesBefore,
-      storageBytesAfter: await storageBytes(storage),
+      ...parseGarbageCollect(output, gc.dryRun, before.blobs),
+      blobBytesBefore: before.bytes,
+      blobBytesAfter: (await scanBlobs(storage)).bytes,
       durationMs,
       output,
     };

@@ -126,8 +126,8 @@ export const RegistryGcSchema = z
         bytes: z.number().int(),
         /** Untagged manifests (with deleteUntagged), by repository. */
         manifests: z.array(z.object({ repository: z.string(), digest: z.string() })),
-        /** The registry's storage in bytes when the collection started. */
-        storageBytes: z.number().int(),
+        /** All blobs' bytes when the collection started. */
+        blobBytes: z.number().int(),
       })
       .nullable(),
     /** What the storage shrank by (a collection that succeeded); null for a dry run. */

@@ -16,8 +16,8 @@ export function localRegistryMaintenance(registry: RegistryHandle): RegistryMain
         blobs: garbage.blobs,
         bytes: garbage.bytes,
         manifests: garbage.manifests,
-        storageBytesBefore: garbage.storageBytesBefore,
-        storageBytesAfter: garbage.storageBytesAfter,
+        blobBytesBefore: garbage.blobBytesBefore,
+        blobBytesAfter: garbage.blobBytesAfter,
       };
     },
   };

@@ -165,9 +165,9 @@ export class RegistryGcService {
         blobs: report.blobs,
         bytes: report.bytes,
         manifests: report.manifests,
-        storageBytes: report.storageBytesBefore,
+        blobBytes: report.blobBytesBefore,
       };
-      if (!op.dryRun) op.bytesFreed = report.storageBytesBefore - report.storageBytesAfter;
+      if (!op.dryRun) op.bytesFreed = report.blobBytesBefore - report.blobBytesAfter;
     } catch (error) {
       errors.push((error as Error).message);
       log.error({ err: error }, 'registry garbage collection failed');

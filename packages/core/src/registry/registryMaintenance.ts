@@ -8,9 +8,9 @@ export interface GarbageReport {
   bytes: number;
   /** Manifests no tag points at (with deleteUntagged). */
   manifests: { repository: string; digest: string }[];
-  /** Bytes in the registry's storage before and after the run. */
-  storageBytesBefore: number;
-  storageBytesAfter: number;
+  /** Bytes of all blobs in the registry's storage before and after the run. */
+  blobBytesBefore: number;
+  blobBytesAfter: number;
 }
 
 /**
