@@ -12,6 +12,8 @@ import { parseGarbageCollect, type RegistryGarbage, scanBlobs } from './registry
 import { waitUntilReady } from './waitUntil.ts';
 
 const run = promisify(execFile);
+/** How long a stopping registry lets requests in flight finish (`http.draintimeout`). */
+const DRAIN_SECONDS = 10;
 
 import { makeWorkDir } from './workDir.ts';
 
@@ -85,6 +87,7 @@ async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHand
   const [freeApiPort, debugPort] = (await freePorts(2)) as [number, number];
   const port = options.port ?? freeApiPort;
   const host = `127.0.0.1:${port}`;
+  const secret = randomBytes(16).toString('hex');
   const config = (readOnly: boolean) => ({
     version: 0.1,
     log: { level: 'info', formatter: 'text', accesslog: { disabled: true } },
@@ -100,7 +103,7 @@ async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHand
       debug: { addr: `127.0.0.1:${debugPort}` },
       headers: { 'X-Content-Type-Options': ['nosniff'] },
       // On SIGTERM, finish requests in flight (a pull during a restart) before exiting.
-      draintimeout: '10s',
+      draintimeout: `${DRAIN_SECONDS}s`,
     },
     ...(options.auth
       ? {
@@ -116,7 +119,6 @@ async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHand
       : {}),
     ...(options.notifications ? { notifications: { endpoints: options.notifications } } : {}),
   });
-  const secret = randomBytes(16).toString('hex');
   // YAML is a superset of JSON: the config is written as JSON, with no YAML library.
   const configPath = join(workDir.path, 'config.yml');
   const writeConfig = (readOnly: boolean) =>
@@ -172,7 +174,8 @@ async function startRegistryOnce(options: RegistryOptions): Promise<RegistryHand
     const next = changing.then(async () => {
       if (stopping) throw new ComponentError('registry', 'the registry is stopped');
       if (wanted === readOnly && !proc.exitStatus) return;
-      await proc.stop();
+      // Requests in flight get the drain time before the old process is killed.
+      await proc.stop((DRAIN_SECONDS + 2) * 1000);
       writeConfig(wanted);
       proc = await serve();
       readOnly = wanted;
