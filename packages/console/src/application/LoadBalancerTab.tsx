@@ -184,7 +184,6 @@ function DomainDetail(props: { path: string; canManage: boolean; admin: boolean 
   const view = useApi<DomainView>(props.path);
   const [nginx, setNginx] = useState<string | undefined>();
   const [nginxError, setNginxError] = useState<string | undefined>();
-  const [tick, setTick] = useState(0);
   const pending = !view.data || view.data.agents.some((a) => !a.applied);
   const reload = view.reload;
   // Until every agent of the group serves the current config, ask again every few seconds.
@@ -247,12 +246,12 @@ function DomainDetail(props: { path: string; canManage: boolean; admin: boolean 
       </dl>
       {props.canManage ? (
         <DomainSettingsForm
-          key={tick}
+          // A new form (from the stored values) whenever the stored settings change.
+          key={JSON.stringify([d.locations, d.proxy, d.special])}
           path={props.path}
           config={d}
           admin={props.admin}
           onSaved={() => {
-            setTick((t) => t + 1);
             view.reload();
             setNginx(undefined);
           }}

@@ -141,6 +141,7 @@ export function ImageRepositoryPage() {
             <TagsTab
               apiPath={apiPath}
               fullName={`${group}/${name}`}
+              canPull={access.actions.includes('pull')}
               canDelete={access.actions.includes('delete-tag')}
             />
           ),
@@ -183,7 +184,7 @@ function CopyCommand(props: { command: string; label: string }) {
 }
 
 /** The repository's tags as the registry holds them; delete a tag where the role allows. */
-function TagsTab(props: { apiPath: string; fullName: string; canDelete: boolean }) {
+function TagsTab(props: { apiPath: string; fullName: string; canPull: boolean; canDelete: boolean }) {
   const tags = useApi<RegistryTagList>(`${props.apiPath}/tags`);
   const registry = useApi<RegistryInfo>('/registry');
   const confirm = useConfirm(tags.reload);
@@ -191,8 +192,14 @@ function TagsTab(props: { apiPath: string; fullName: string; canDelete: boolean 
   const newest = tags.data?.items[0]?.tag ?? '<tag>';
   return (
     <div>
-      <p>Pull command:</p>
-      <CopyCommand command={`docker pull ${host}/${props.fullName}:${newest}`} label="pull command" />
+      {props.canPull ? (
+        <>
+          <p>Pull command:</p>
+          <CopyCommand command={`docker pull ${host}/${props.fullName}:${newest}`} label="pull command" />
+        </>
+      ) : (
+        <p className="muted">Your role does not allow pulling this repository.</p>
+      )}
       {tags.error ? <p className="error">{tags.error.message}</p> : null}
       <Pages
         items={tags.data?.items ?? []}
@@ -225,16 +232,20 @@ function TagsTab(props: { apiPath: string; fullName: string; canDelete: boolean 
                   <td>{t.pushedAt ? new Date(t.pushedAt).toLocaleString() : '—'}</td>
                   <td>{t.pushedBy ?? '—'}</td>
                   <td>
-                    <button
-                      type="button"
-                      className="link"
-                      aria-label={`copy pull command of ${t.tag}`}
-                      onClick={() =>
-                        void navigator.clipboard?.writeText(`docker pull ${host}/${props.fullName}:${t.tag}`)
-                      }
-                    >
-                      Copy pull
-                    </button>{' '}
+                    {props.canPull ? (
+                      <button
+                        type="button"
+                        className="link"
+                        aria-label={`copy pull command of ${t.tag}`}
+                        onClick={() =>
+                          void navigator.clipboard?.writeText(
+                            `docker pull ${host}/${props.fullName}:${t.tag}`,
+                          )
+                        }
+                      >
+                        Copy pull
+                      </button>
+                    ) : null}{' '}
                     {props.canDelete ? (
                       <button
                         type="button"

@@ -261,6 +261,8 @@ test('the load-balancer tab binds a domain and shows its settings and rendered n
   await settings.getByLabel('Read timeout (s)').fill('120');
   await settings.getByRole('button', { name: 'Save domain settings' }).click();
   await detail.locator('text=read 120 s').waitFor();
+  // The form starts again from what is stored now.
+  await settings.locator('input[name="proxy.readTimeoutSeconds"][value="120"]').waitFor();
   await detail.locator('dd:has-text("serving")').waitFor(WAIT);
   await detail.getByRole('button', { name: 'Show the rendered nginx config' }).click();
   const nginx = await detail.locator('pre.nginx').textContent();
