@@ -78,6 +78,9 @@ export const ROUTES = [
   'GET /api/v1/build-projects/{name}/builds/{number}/logs/stream',
   'GET /api/v1/users/{username}/quota',
   'PUT /api/v1/users/{username}/quota',
+  'GET /api/v1/registry/garbage-collections',
+  'POST /api/v1/registry/garbage-collections',
+  'GET /api/v1/registry/garbage-collections/{id}',
 ] as const;
 
 /** A failed API call, with the problem body core sent (RFC 9457). */

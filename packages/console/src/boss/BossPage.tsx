@@ -18,11 +18,12 @@ import { Paged } from '../components/Paged.tsx';
 import { useForm } from '../components/useForm.ts';
 import { useApi } from '../useApi.ts';
 import { Regions } from './Regions.tsx';
+import { RegistryGc } from './RegistryGc.tsx';
 import { SlbGroups } from './SlbGroups.tsx';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
-/** The operators' console: operation frequency, regions and cells (IPAM), SLB, users and quotas. */
+/** The operators' console: operation frequency, regions and cells (IPAM), SLB, registry garbage collection, users and quotas. */
 export function BossPage() {
   return (
     <div className="boss">
@@ -30,6 +31,7 @@ export function BossPage() {
       <Statistics />
       <Regions />
       <SlbGroups />
+      <RegistryGc />
       <Users />
       <DefaultQuota />
     </div>

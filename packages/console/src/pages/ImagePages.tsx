@@ -15,6 +15,7 @@ import { Pages } from '../components/Pages.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
 import { useForm } from '../components/useForm.ts';
+import { formatBytes } from '../format.ts';
 import { imageGroupKind, imageRepositoryKind } from '../resources.ts';
 import { useApi } from '../useApi.ts';
 
@@ -149,13 +150,6 @@ export function ImageRepositoryPage() {
       ]}
     />
   );
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 /** A copyable command: the text, and a button that puts it on the clipboard. */

@@ -485,3 +485,51 @@ test('a build is triggered from the console and its log streams live with each s
   await confirm.waitFor({ state: 'detached' });
   await page.waitForSelector('text=No tags yet');
 });
+
+test('registry garbage collection from the boss console: a dry run reports the deleted tag’s blobs; the confirmed collection deletes them, step by step', async () => {
+  await page.getByRole('navigation').getByRole('link', { name: 'Boss' }).click();
+  const section = page.getByRole('region', { name: 'Registry garbage collection' });
+  const form = section.getByRole('form', { name: 'registry garbage collection' });
+  await form.getByRole('button', { name: 'Dry run', exact: true }).click();
+  const dry = section.locator('section.gc[data-state="succeeded"]:has([data-step="collect"])');
+  await dry.waitFor(WAIT);
+  assert.deepEqual(
+    await dry.locator('[data-step]').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-step'))),
+    ['collect'],
+  );
+  const reclaimable = ((await dry.locator('[data-fact="reclaimable"]').textContent()) ?? '').trim();
+  const found = /^(\d+) blobs, \d+(\.\d)? (B|KiB|MiB)$/.exec(reclaimable);
+  assert.ok(found, `the dry run's report: ${reclaimable}`);
+  // The tag the build test pushed and deleted left at least its manifest behind.
+  assert.ok(Number(found[1]) >= 1, 'the deleted tag left blobs to collect');
+
+  await form.getByRole('button', { name: 'Collect…' }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Collect the registry’s garbage?' });
+  await confirm.waitFor();
+  assert.match((await confirm.textContent()) ?? '', /Pushes are refused while it runs/);
+  await confirm.getByRole('button', { name: 'Collect', exact: true }).click();
+  await confirm.waitFor({ state: 'detached' });
+  const run = section.locator('section.gc[data-state="succeeded"]:has([data-step="read-only"])');
+  await run.waitFor(WAIT);
+  const steps = await run.locator('[data-step]').allTextContents();
+  assert.deepEqual(
+    steps.map((t) => /^(.+?) succeeded \(\d+\.\d\d s\)/.exec(t)?.[1]),
+    ['Restart read-only', 'Collect', 'Restart read-write'],
+    `steps: ${steps.join(' | ')}`,
+  );
+  assert.equal(
+    ((await run.locator('[data-fact="reclaimable"]').textContent()) ?? '').split(',')[0],
+    `${found[1]} blobs`,
+  );
+  assert.match((await run.locator('[data-fact="freed"]').textContent()) ?? '', /^\d+(\.\d)? (B|KiB|MiB)$/);
+  assert.match((await run.locator('[data-fact="pushes-refused"]').textContent()) ?? '', /^\d+\.\d\d s$/);
+  // The history: the collection, then the dry run, both succeeded.
+  await section.locator('table.gc-history tbody tr').nth(1).waitFor();
+  assert.deepEqual(
+    await section
+      .locator('table.gc-history tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state'))),
+    ['succeeded', 'succeeded'],
+  );
+  await section.screenshot({ path: join(screens, 'boss-registry-gc.png') });
+});
