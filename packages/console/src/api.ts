@@ -81,6 +81,9 @@ export const ROUTES = [
   'GET /api/v1/registry/garbage-collections',
   'POST /api/v1/registry/garbage-collections',
   'GET /api/v1/registry/garbage-collections/{id}',
+  'GET /api/v1/applications/{name}/fixed-addresses',
+  'PUT /api/v1/applications/{name}/fixed-addresses',
+  'DELETE /api/v1/applications/{name}/fixed-addresses',
 ] as const;
 
 /** A failed API call, with the problem body core sent (RFC 9457). */

@@ -3,6 +3,7 @@ import { useCallback, useState } from 'react';
 import { useParams } from 'react-router';
 import { seg } from '../api.ts';
 import { DeployForm } from '../application/DeployForm.tsx';
+import { FixedAddressesTab } from '../application/FixedAddressesTab.tsx';
 import { DomainsSummary, LoadBalancerTab } from '../application/LoadBalancerTab.tsx';
 import { OperationView } from '../application/OperationView.tsx';
 import { ContainersTab, EventsTab, OperationsTab, VersionsTab } from '../application/RuntimeTabs.tsx';
@@ -121,6 +122,16 @@ export function ApplicationPage() {
               application={name}
               canManage={access.actions.includes('manage-domains')}
               admin={access.admin}
+            />
+          ),
+        },
+        {
+          id: 'fixed-addresses',
+          title: 'Fixed addresses',
+          render: (access) => (
+            <FixedAddressesTab
+              application={name}
+              canManage={access.actions.includes('manage-fixed-addresses')}
             />
           ),
         },

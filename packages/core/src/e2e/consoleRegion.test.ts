@@ -271,6 +271,37 @@ test('the load-balancer tab binds a domain and shows its settings and rendered n
   await shot(page, 'application-load-balancer');
 });
 
+test('fixed addresses: a pool per cell is reserved from the application page, inside each cell’s segment', async () => {
+  await page.goto(`${base}/applications/shop`);
+  await tab(page, 'Fixed addresses');
+  const reserve = page.getByRole('form', { name: 'reserve fixed addresses' });
+  // Checked before sending: the API's schema wants 1–1024.
+  await reserve.getByLabel('Addresses per cell').fill('0');
+  await reserve.getByRole('button', { name: 'Reserve' }).click();
+  await reserve.locator('.field-error').waitFor();
+  await reserve.getByLabel('Addresses per cell').fill('6');
+  await reserve.getByRole('button', { name: 'Reserve' }).click();
+  await page.getByRole('button', { name: 'Release fixed addresses' }).waitFor();
+  const etcd = new Etcd3({ hosts: region.endpoints.etcd });
+  try {
+    for (const cell of ['local-1', 'local-2']) {
+      const pool = page.getByRole('region', { name: `fixed addresses in ${cell}` });
+      const cidr = ((await pool.locator('[data-fact="cidr"]').textContent()) ?? '').trim();
+      // 6 usable addresses: one aligned /28, in the cell's pod segment 10.88.<n>.0/24.
+      const match = /^10\.88\.(\d+)\.(\d+)\/28$/.exec(cidr);
+      assert.ok(match, `${cell}: ${cidr} is a /28 of 10.88.0.0/16`);
+      const segments = await Ipam.create({ client: etcd, cell }).listSegments();
+      assert.ok(
+        segments.some((s) => s.cidr === `10.88.${match[1]}.0/24`),
+        `${cell}: ${cidr} lies in one of the cell's segments (${segments.map((s) => s.cidr).join(', ')})`,
+      );
+    }
+  } finally {
+    etcd.close();
+  }
+  await shot(page, 'application-fixed-addresses');
+});
+
 test('an image repository shows its tags with size, digest, pusher and the pull command', async () => {
   await page.goto(`${base}/images/leengine/httpbox`);
   const row = page.locator('table.tags tr[data-tag="1"]');
@@ -391,6 +422,10 @@ test('a member with a narrower role sees the page without the actions their role
     await bob.getByRole('button', { name: 'shop.example.com', exact: true }).click();
     await bob.waitForSelector('text=Read-only');
     assert.equal(await bob.getByRole('form', { name: 'domain settings' }).count(), 0);
+    await tab(bob, 'Fixed addresses');
+    await bob.getByRole('region', { name: 'fixed addresses in local-1' }).waitFor();
+    assert.equal(await bob.getByRole('form', { name: 'reserve fixed addresses' }).count(), 0);
+    assert.equal(await bob.getByRole('button', { name: 'Release fixed addresses' }).count(), 0);
     await tab(bob, 'Containers');
     await bob.waitForSelector('table.containers tbody tr');
     assert.ok((await bob.getByRole('button', { name: /logs of/ }).count()) > 0, 'reporters read logs');
