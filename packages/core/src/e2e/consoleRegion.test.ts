@@ -318,11 +318,16 @@ test('an image repository shows its tags with size, digest, pusher and the pull 
 });
 
 test('the boss console: statistics, cells with their IP address usage and leaks, SLB agents, users and quotas', async () => {
+  let extraSegment = '';
   // A second segment, and an address held (an hour ago) for a pod that never existed: a leak.
   const etcd = new Etcd3({ hosts: region.endpoints.etcd });
   try {
     const ipam = Ipam.create({ client: etcd, cell: 'local-1', now: () => new Date(Date.now() - 3_600_000) });
-    await ipam.addSegment({ cidr: '172.31.250.0/24', vlan: 250 });
+    // A second segment, only as data (no pod is given one of its addresses): still inside
+    // 10.88.0.0/16, which the cells route locally, beside the cell's own 10.88.<n>.0/24.
+    const own = Number((await ipam.listSegments())[0]?.cidr.split('.')[2]);
+    extraSegment = `10.88.${(own + 128) % 256}.0/24`;
+    await ipam.addSegment({ cidr: extraSegment, vlan: 250 });
     await ipam.allocate({
       attachment: { containerId: 'e2e-gone', ifname: 'eth0' },
       pod: { namespace: 'shop', name: 'gone-pod' },
@@ -338,7 +343,7 @@ test('the boss console: statistics, cells with their IP address usage and leaks,
   await page.waitForSelector('tr[data-cell="local-1"] td:has-text(" m / ")');
   await page.getByRole('button', { name: 'IP addresses of local-1' }).click();
   const ipam = page.getByRole('region', { name: 'IP addresses of local-1' });
-  await ipam.locator('table.segments td:has-text("172.31.250.0/24")').waitFor();
+  await ipam.locator(`table.segments td:has-text("${extraSegment}")`).waitFor();
   await ipam.locator('table.leaks td:has-text("shop/gone-pod")').waitFor();
   assert.match((await ipam.locator('table.leaks tbody tr').first().textContent()) ?? '', /pod-gone/);
 
