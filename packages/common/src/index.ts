@@ -6,6 +6,7 @@ export * from './api/members.ts';
 export * from './api/names.ts';
 export * from './api/operations.ts';
 export * from './api/pagination.ts';
+export * from './api/pullSecrets.ts';
 export * from './api/quotas.ts';
 export * from './api/regions.ts';
 export * from './api/registry.ts';

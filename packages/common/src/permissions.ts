@@ -60,7 +60,7 @@ export type PermissionRule = {
 const table = {
   application: {
     read: { min: 'guest', description: 'See the application, its versions, settings and members' },
-    update: { min: 'master', description: 'Change the description and settings' },
+    update: { min: 'master', description: 'Change the description and settings; rotate the pull secret' },
     delete: { min: 'owner', description: 'Delete the application from every cell' },
     deploy: { min: 'master', description: 'Deploy a new version (gray upgrade)' },
     scale: { min: 'master', description: 'Change instances per cell, or the autoscaling range' },

@@ -18,6 +18,7 @@ import { ImageGroupService } from './imageGroups/imageGroupService.ts';
 import { ImageRepositoryService } from './imageRepositories/imageRepositoryService.ts';
 import { MemberService } from './members/memberService.ts';
 import { OperationService } from './operations/operationService.ts';
+import { PullSecretService } from './pullSecrets/pullSecretService.ts';
 import { QuotaService } from './quotas/quotaService.ts';
 import { RegionService } from './regions/regionService.ts';
 import { RegistryAccessCache } from './registry/registryAccessCache.ts';
@@ -56,6 +57,8 @@ export interface Services extends RegistryServices {
   operations: OperationService;
   events: EventService;
   containers: ContainerService;
+  /** Rotation of applications' pull secrets. */
+  pullSecrets: PullSecretService;
   /** Applications' fixed addresses; only with the cells' IPAM (etcd). */
   fixedAddresses?: FixedAddressService | undefined;
   /** The workers driving cells toward the database; Core starts and stops it. */
@@ -208,6 +211,14 @@ export function createServices(deps: ServicesDeps): Services {
     events: EventService.create({ db }),
     containers: ContainerService.create({ db, cells: runtime }),
     fixedAddresses,
+    pullSecrets: PullSecretService.create({
+      clock,
+      activity,
+      logger: deps.logger,
+      box,
+      registryConfigured: registryUrl !== undefined,
+      signals: runtime,
+    }),
     runtime,
   };
 }

@@ -10,6 +10,7 @@ import { fixedAddressRoutes } from '../fixedAddresses/fixedAddressRoutes.ts';
 import { imageGroupRoutes } from '../imageGroups/imageGroupRoutes.ts';
 import { imageRepositoryRoutes } from '../imageRepositories/imageRepositoryRoutes.ts';
 import { operationRoutes } from '../operations/operationRoutes.ts';
+import { pullSecretRoutes } from '../pullSecrets/pullSecretRoutes.ts';
 import { quotaRoutes } from '../quotas/quotaRoutes.ts';
 import { regionRoutes } from '../regions/regionRoutes.ts';
 import { imageTagRoutes } from '../registry/imageTagRoutes.ts';
@@ -37,6 +38,7 @@ export function apiV1(services: Services): FastifyPluginAsyncZod {
       applicationRoutes(services),
       slbRoutes(services),
       fixedAddressRoutes(services),
+      pullSecretRoutes(services),
       versionRoutes(services),
       operationRoutes(services),
       eventRoutes(services),

@@ -24,6 +24,7 @@ test('/openapi.json describes every /api/v1 route from the same zod schemas', as
     '/api/v1/users/{username}',
     '/api/v1/applications',
     '/api/v1/applications/{name}/members/{username}',
+    '/api/v1/applications/{name}/pull-secret/rotate',
     '/api/v1/image-groups/{group}/repositories/{name}/access',
     '/api/v1/build-projects/{name}/activity',
     '/api/v1/quotas/default',

@@ -71,3 +71,16 @@ export async function grantedRepositories(q: Queryable, applicationId: number): 
   );
   return rows.map((r) => r.name);
 }
+
+/** Gives the application's credential a new secret; false if it has none yet. The old one stops matching. */
+export async function replacePullSecret(
+  q: Queryable,
+  c: { applicationId: number; secretSealed: string; secretHash: string },
+): Promise<boolean> {
+  const rows = await q.query<{ applicationId: number }>(
+    `update application_pull_credentials set secret_sealed = $2, secret_hash = $3
+     where application_id = $1 returning application_id as "applicationId"`,
+    [c.applicationId, c.secretSealed, c.secretHash],
+  );
+  return rows.length > 0;
+}

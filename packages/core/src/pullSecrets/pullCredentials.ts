@@ -1,7 +1,7 @@
 import { hashSecret, newSecret } from '../auth/secrets.ts';
 import type { SecretBox } from '../crypto/secretBox.ts';
 import type { Queryable } from '../db/database.ts';
-import { findPullCredential, insertPullCredential } from './pullCredentialStore.ts';
+import { findPullCredential, insertPullCredential, replacePullSecret } from './pullCredentialStore.ts';
 
 /** Pull secrets start with this, so secret scanners can find leaked ones. */
 export const PULL_SECRET_PREFIX = 'lee_pull_';
@@ -45,4 +45,32 @@ export async function ensurePullCredential(
     if (!row) throw new Error(`the pull credential of ${application.name} vanished`);
   }
   return { username: row.username, secret: box.open(row.secretSealed, pullContext(application.id)) };
+}
+
+/**
+ * Gives the application's credential a new secret (made if it had none): the old secret
+ * no longer matches any credential, so it gets no token from then on. The cells'
+ * `leengine-pull` Secrets are rewritten by the cell reconciler, which compares them with
+ * this.
+ */
+export async function rotatePullCredential(
+  q: Queryable,
+  box: SecretBox,
+  application: { id: number; name: string },
+  at: Date,
+): Promise<{ username: string }> {
+  const secret = newSecret(PULL_SECRET_PREFIX);
+  const sealed = {
+    secretSealed: box.seal(secret, pullContext(application.id)),
+    secretHash: hashSecret(secret),
+  };
+  if (!(await replacePullSecret(q, { applicationId: application.id, ...sealed }))) {
+    await insertPullCredential(q, {
+      applicationId: application.id,
+      username: pullUsername(application.name),
+      ...sealed,
+      at,
+    });
+  }
+  return { username: pullUsername(application.name) };
 }

@@ -213,3 +213,58 @@ test('a deploy that uses another repository grants it: the same Secret then pull
   const v2 = await kube.apps.readNamespacedDeployment({ name: 'v2', namespace: 'web' });
   assert.equal(v2.status?.readyReplicas, 1);
 });
+
+test('a leengine-pull Secret deleted by hand in a cell is written again by the cell reconciler within its resync period', async () => {
+  const before = await pullCredential('web', rc.registry.host);
+  await kube.core.deleteNamespacedSecret({ name: PULL_SECRET_NAME, namespace: 'web' });
+  const gone = Date.now();
+  // Nothing else changes: no deploy, no restart of core; only the periodic resync (5 s here) sees it.
+  const back = await until(
+    `${PULL_SECRET_NAME} back in web`,
+    async () => kube.core.readNamespacedSecret({ name: PULL_SECRET_NAME, namespace: 'web' }),
+    20_000,
+  );
+  assert.ok(back.metadata?.uid, 'a new Secret');
+  assert.ok(Date.now() - gone < 20_000);
+  assert.deepEqual(await pullCredential('web', rc.registry.host), before, 'the same credential');
+});
+
+test('rotating the pull secret: the old secret gets no token, the cell gets the new one, and a new pod still pulls the private image', async () => {
+  const old = await pullCredential('web', rc.registry.host);
+  // Masters and up only (role update); those who cannot see the application get a 404.
+  const refused = await stranger.api.post('/api/v1/applications/web/pull-secret/rotate', {});
+  assert.equal(refused.status, 404, JSON.stringify(refused.body));
+  const rotated = await owner.api.post('/api/v1/applications/web/pull-secret/rotate', {});
+  assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+  assert.equal(rotated.body.username, 'robot$app$web');
+  assert.deepEqual(rotated.body.cells, [cell.name]);
+  assert.ok(!JSON.stringify(rotated.body).includes('lee_pull_'), 'the secret is not returned');
+
+  // The old secret gets no token any more.
+  const stale = await fetch(`${rc.url}/v2/token?service=leengine-registry&scope=repository:team/web:pull`, {
+    headers: { authorization: `Basic ${Buffer.from(`${old.username}:${old.password}`).toString('base64')}` },
+  });
+  assert.equal(stale.status, 401);
+  assert.equal((await inspect(rc.registry.host, 'team/web:1', `${old.username}:${old.password}`)).ok, false);
+
+  // The cell's Secret is rewritten with the new secret, which pulls what the old one did.
+  const fresh = await until('the rotated secret in the cell', async () => {
+    const now = await pullCredential('web', rc.registry.host);
+    return now.password !== old.password ? now : undefined;
+  });
+  assert.equal(fresh.username, old.username);
+  assert.match(fresh.password, /^lee_pull_/);
+  assert.deepEqual(await grantedAccess(fresh, 'team/web'), [
+    { type: 'repository', name: 'team/web', actions: ['pull'] },
+  ]);
+  // containerd pulls the private image again (Always) with the rewritten Secret.
+  assert.equal(await pullWith('web', 'after-rotation', `${rc.registry.host}/team/web:1`), 'Running');
+
+  const activity = await owner.api.get('/api/v1/applications/web/activity');
+  assert.equal(activity.status, 200, JSON.stringify(activity.body));
+  const record = (activity.body.items as { action: string; params: unknown }[]).find(
+    (a) => a.action === 'rotate-pull-secret',
+  );
+  assert.ok(record, JSON.stringify(activity.body.items.map((a: { action: string }) => a.action)));
+  assert.ok(!JSON.stringify(record).includes('lee_pull_'));
+});

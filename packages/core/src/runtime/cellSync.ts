@@ -69,8 +69,6 @@ export class CellSync {
   readonly #deps: CellSyncDeps;
   /** Service specs last applied per application@cell (a change, or a restart, applies again). */
   readonly #services = new Map<string, string>();
-  /** Pull secrets last applied per application@cell (the secret's username: it never changes otherwise). */
-  readonly #pullSecrets = new Map<string, string>();
 
   constructor(deps: CellSyncDeps) {
     this.#deps = deps;
@@ -98,7 +96,6 @@ export class CellSync {
       return pending ? requeueAfter(PENDING_RECHECK_MS) : done;
     } catch (error) {
       this.#services.delete(`${application}@${cell}`);
-      this.#pullSecrets.delete(`${application}@${cell}`);
       const message = error instanceof Error ? error.message : String(error);
       await recordSync(db, app.id, cellRow.id, message.slice(0, 1000), this.#deps.clock()).catch(() => {});
       throw error;
@@ -143,22 +140,9 @@ export class CellSync {
       await client.apply(service);
       this.#services.set(serviceKey, JSON.stringify(service));
     }
-    if (this.#deps.registryHost && box && (state === 'absent' || !this.#pullSecrets.has(serviceKey))) {
+    if (this.#deps.registryHost && box) {
       // Before any Deployment: its pods pull with it.
-      const credential = await ensurePullCredential(
-        db,
-        box,
-        { id: applicationId, name: application },
-        this.#deps.clock(),
-      );
-      await client.apply(
-        pullSecretManifest(application, PULL_SECRET_NAME, {
-          host: this.#deps.registryHost,
-          username: credential.username,
-          password: credential.secret,
-        }),
-      );
-      this.#pullSecrets.set(serviceKey, credential.username);
+      await this.#ensurePullSecret(client, application, applicationId, state === 'absent');
     }
 
     const deployments = new Map((await client.deployments(application)).map((d) => [d.version, d]));
@@ -200,6 +184,50 @@ export class CellSync {
     }
     await this.#record(versions, deployments, pods, removed, cellId);
     return pending;
+  }
+
+  /**
+   * Level-based: reads the namespace's `leengine-pull` and applies it only when it is
+   * missing or differs from the application's current credential (deleted by hand, or
+   * the secret was rotated). One GET per reconcile; a write only on a difference.
+   */
+  async #ensurePullSecret(
+    client: CellClient,
+    application: string,
+    applicationId: number,
+    namespaceNew: boolean,
+  ): Promise<void> {
+    const { db, box, registryHost } = this.#deps;
+    if (!box || !registryHost) return;
+    const credential = await ensurePullCredential(
+      db,
+      box,
+      { id: applicationId, name: application },
+      this.#deps.clock(),
+    );
+    const desired = pullSecretManifest(application, PULL_SECRET_NAME, {
+      host: registryHost,
+      username: credential.username,
+      password: credential.secret,
+    });
+    if (!namespaceNew) {
+      let current: string | undefined;
+      try {
+        const secret = await client.core.readNamespacedSecret({
+          name: PULL_SECRET_NAME,
+          namespace: application,
+        });
+        current = secret.data?.['.dockerconfigjson'];
+      } catch (error) {
+        if (statusCode(error) !== 404) throw error;
+      }
+      if (current === desired.data?.['.dockerconfigjson']) return;
+      this.#deps.logger.info(
+        { application, cell: client.cell, secret: PULL_SECRET_NAME, found: current !== undefined },
+        current === undefined ? 'pull secret missing: writing it' : 'pull secret differs: rewriting it',
+      );
+    }
+    await client.apply(desired);
   }
 
   async #record(
@@ -275,7 +303,6 @@ export class CellSync {
       await recomputeAllocation(tx, applicationId);
     });
     this.#services.delete(`${application}@${cell}`);
-    this.#pullSecrets.delete(`${application}@${cell}`);
     this.#deps.logger.info({ application, cell }, 'application left the cell');
     this.#deps.observed(applicationId);
     return done;
@@ -284,7 +311,6 @@ export class CellSync {
   /** Deletes the namespace if LeEngine made it; done once it is gone. */
   async #removeNamespace(client: CellClient, application: string): Promise<ReconcileResult> {
     this.#services.delete(`${application}@${client.cell}`);
-    this.#pullSecrets.delete(`${application}@${client.cell}`);
     let labels: Record<string, string> | undefined;
     try {
       labels = (await client.core.readNamespace({ name: application })).metadata?.labels;
