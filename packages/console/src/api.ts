@@ -84,6 +84,19 @@ export const ROUTES = [
   'GET /api/v1/applications/{name}/fixed-addresses',
   'PUT /api/v1/applications/{name}/fixed-addresses',
   'DELETE /api/v1/applications/{name}/fixed-addresses',
+  'PATCH /api/v1/build-projects/{name}',
+  'PATCH /api/v1/build-projects/{name}/settings',
+  'POST /api/v1/build-projects/{name}/webhook-secret',
+  'GET /api/v1/build-projects/{name}/robots',
+  'POST /api/v1/build-projects/{name}/robots',
+  'DELETE /api/v1/build-projects/{name}/robots/{robot}',
+  'GET /api/v1/image-groups/{name}/robots',
+  'POST /api/v1/image-groups/{name}/robots',
+  'DELETE /api/v1/image-groups/{name}/robots/{robot}',
+  'GET /api/v1/user/tokens',
+  'POST /api/v1/user/tokens',
+  'DELETE /api/v1/user/tokens/{id}',
+  'PUT /api/v1/user/password',
 ] as const;
 
 /** A failed API call, with the problem body core sent (RFC 9457). */

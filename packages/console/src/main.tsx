@@ -9,6 +9,7 @@ import { HelpPage } from './pages/HelpPage.tsx';
 import { HomePage } from './pages/HomePage.tsx';
 import { ImageGroupPage, ImageRepositoryPage, ImagesPage } from './pages/ImagePages.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
+import { UserPage } from './pages/UserPage.tsx';
 import { SessionProvider, useSession } from './session.tsx';
 import './styles.css';
 
@@ -29,6 +30,7 @@ function Signed() {
         <Route path="/builds/:name" element={<BuildProjectPage />} />
         <Route path="/builds/:name/:number" element={<BuildLogPage />} />
         <Route path="/help" element={<HelpPage />} />
+        <Route path="/user" element={<UserPage />} />
         {user.admin ? <Route path="/boss" element={<BossPage />} /> : null}
         <Route path="*" element={<p>Nothing here.</p>} />
       </Routes>

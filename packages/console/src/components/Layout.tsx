@@ -27,7 +27,9 @@ export function Layout(props: { children: ReactNode }) {
           ) : null}
         </nav>
         <span className="user">
-          {user?.displayName || user?.username}
+          <NavLink to="/user" title="your settings: access tokens, password">
+            {user?.displayName || user?.username}
+          </NavLink>
           <button
             type="button"
             className="link"

@@ -18,7 +18,8 @@ export function ResourcePage(props: {
   title: ReactNode;
   subtitle?: ReactNode;
   deletable?: { what: string; afterwards: string; consequence: string };
-  tabs: { id: string; title: string; render: (access: Access) => ReactNode }[];
+  /** A tab with `action` shows only to callers whose role allows that action. */
+  tabs: { id: string; title: string; action?: string; render: (access: Access) => ReactNode }[];
 }) {
   const access = useApi<Access>(`${props.apiPath}/access`);
   const [tab, setTab] = useState(props.tabs[0]?.id ?? 'members');
@@ -28,7 +29,7 @@ export function ResourcePage(props: {
   if (!access.data) return <p className="muted">Loading…</p>;
   const a = access.data;
   const all = [
-    ...props.tabs,
+    ...props.tabs.filter((t) => t.action === undefined || a.actions.includes(t.action)),
     {
       id: 'members',
       title: 'Members',

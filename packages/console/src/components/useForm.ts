@@ -6,7 +6,12 @@ import { ApiError } from '../api.ts';
  * A form checked with the same zod schema the API uses before anything is sent; the
  * API's own field errors (problem+json `errors`) land on the same fields.
  */
-export function useForm<S extends z.ZodType>(schema: S, initial: Record<string, unknown>) {
+export function useForm<S extends z.ZodType>(
+  schema: S,
+  initial: Record<string, unknown>,
+  /** Turns the form's values into the API's body before the check (textareas into arrays...). */
+  toInput: (values: Record<string, unknown>) => unknown = (values) => values,
+) {
   const [values, setValues] = useState<Record<string, unknown>>(initial);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | undefined>();
@@ -16,7 +21,7 @@ export function useForm<S extends z.ZodType>(schema: S, initial: Record<string, 
 
   async function submit(send: (input: z.infer<S>) => Promise<unknown>): Promise<boolean> {
     setFormError(undefined);
-    const parsed = schema.safeParse(values);
+    const parsed = schema.safeParse(toInput(values));
     if (!parsed.success) {
       setErrors(
         Object.fromEntries(

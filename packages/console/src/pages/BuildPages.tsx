@@ -3,17 +3,18 @@ import {
   type Build,
   type BuildLogLine,
   type BuildProject,
-  type BuildSettings,
   TriggerBuildSchema,
 } from '@leengine/common';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api, query, seg } from '../api.ts';
+import { BuildSettingsTab } from '../builds/BuildSettingsTab.tsx';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Dialog } from '../components/Dialog.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
+import { Robots } from '../components/Robots.tsx';
 import { buildProjectKind } from '../resources.ts';
 import { useApi } from '../useApi.ts';
 
@@ -52,50 +53,23 @@ export function BuildProjectPage() {
         {
           id: 'settings',
           title: 'Settings',
-          render: () => (project.data ? <ProjectSettings project={project.data} /> : null),
+          render: (access) =>
+            project.data ? (
+              <BuildSettingsTab
+                project={project.data}
+                canEdit={access.actions.includes('update')}
+                onSaved={project.reload}
+              />
+            ) : null,
+        },
+        {
+          id: 'robots',
+          title: 'Robots',
+          action: 'manage-robots',
+          render: () => <Robots apiPath={apiPath} owner="build-project" />,
         },
       ]}
     />
-  );
-}
-
-function ProjectSettings(props: { project: BuildProject }) {
-  const p = props.project;
-  const settings = useApi<BuildSettings>(`/build-projects/${seg(p.name)}/settings`);
-  return (
-    <dl className="facts">
-      <dt>Git URL</dt>
-      <dd>{p.gitUrl}</dd>
-      <dt>Branch</dt>
-      <dd>{p.branch}</dd>
-      <dt>Dockerfile</dt>
-      <dd>{p.dockerfilePath}</dd>
-      <dt>Image repository</dt>
-      <dd>{p.imageRepository}</dd>
-      {settings.data ? (
-        <>
-          <dt>Context</dt>
-          <dd>{settings.data.contextPath}</dd>
-          <dt>Compile step</dt>
-          <dd>
-            {settings.data.compile ? (
-              <code>
-                {settings.data.compile.image} {settings.data.compile.command.join(' ')} (cache{' '}
-                {settings.data.compile.cachePath})
-              </code>
-            ) : (
-              'none'
-            )}
-          </dd>
-          <dt>Tag rule</dt>
-          <dd>{settings.data.tagRule}</dd>
-          <dt>Timeout</dt>
-          <dd>{settings.data.timeoutSeconds} s</dd>
-          <dt>Webhook</dt>
-          <dd>{settings.data.webhookConfigured ? 'configured' : 'not configured'}</dd>
-        </>
-      ) : null}
-    </dl>
   );
 }
 

@@ -14,6 +14,7 @@ import { Paged } from '../components/Paged.tsx';
 import { Pages } from '../components/Pages.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
+import { Robots } from '../components/Robots.tsx';
 import { useForm } from '../components/useForm.ts';
 import { formatBytes } from '../format.ts';
 import { imageGroupKind, imageRepositoryKind } from '../resources.ts';
@@ -70,6 +71,12 @@ export function ImageGroupPage() {
               />
             </>
           ),
+        },
+        {
+          id: 'robots',
+          title: 'Robots',
+          action: 'manage-robots',
+          render: () => <Robots apiPath={apiPath} owner="image-group" />,
         },
       ]}
     />
