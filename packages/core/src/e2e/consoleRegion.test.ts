@@ -573,3 +573,170 @@ test('registry garbage collection from the boss console: a dry run reports the d
   );
   await section.screenshot({ path: join(screens, 'boss-registry-gc.png') });
 });
+
+test('a build project’s settings are edited in the console: checked before sending, the API’s field error on its field, the webhook secret shown once', async () => {
+  const registryHost = new URL(region.endpoints.registry).host;
+  await page.goto(`${base}/builds/web`);
+  await tab(page, 'Settings');
+  // The project: only the API knows the caller cannot push to apps/nope.
+  const project = page.getByRole('form', { name: 'project settings' });
+  assert.equal(await project.getByLabel('Default branch').inputValue(), 'main');
+  await project.getByLabel('Image repository').fill('apps/nope');
+  expectRefusal(400);
+  await project.getByRole('button', { name: 'Save project' }).click();
+  await project.locator('.field-error:has(input[name="imageRepository"]) .error').waitFor();
+  await project.getByLabel('Image repository').fill('apps/web');
+  await project.getByLabel('Dockerfile path').fill('build/Dockerfile');
+  await project.getByRole('button', { name: 'Save project' }).click();
+  await project.getByRole('status').waitFor();
+
+  // The build settings: a bad timeout and cache path are refused before sending.
+  const settings = page.getByRole('form', { name: 'build settings' });
+  await settings.getByLabel('Compile before the image build').check();
+  await settings.getByLabel('Builder image').fill(`${registryHost}/leengine/httpbox:1`);
+  await settings.getByLabel('Command').fill('sh\n-c\necho compiled > /workspace/compiled');
+  await settings.getByLabel('Cache path').fill('relative/cache');
+  await settings.getByLabel('Timeout (seconds)').fill('5');
+  await settings.getByRole('button', { name: 'Save build settings' }).click();
+  await settings.locator('.field-error:has(input[name="compileCachePath"]) .error').waitFor();
+  await settings.locator('.field-error:has(input[name="timeoutSeconds"]) .error').waitFor();
+  await settings.getByLabel('Cache path').fill('/root/.cache');
+  await settings.getByLabel('Timeout (seconds)').fill('900');
+  await settings.getByLabel('Branch filters').fill('main\nrelease/*');
+  await settings.getByLabel('Tag rule').selectOption('git-tag');
+  await settings.getByRole('button', { name: 'Save build settings' }).click();
+  await settings.getByRole('status').waitFor();
+
+  // The GitLab webhook: its URL, and a secret shown once.
+  const hook = page.getByRole('region', { name: 'GitLab webhook' });
+  assert.equal(
+    await hook.locator('[data-webhook-url]').textContent(),
+    `${base}/api/v1/build-projects/web/webhooks/gitlab`,
+  );
+  await hook.getByRole('button', { name: 'Set webhook secret' }).click();
+  const shown = page.getByRole('dialog', { name: 'Webhook secret' });
+  assert.match((await shown.textContent()) ?? '', /it will not be shown again/);
+  assert.ok((await shown.locator('input[data-secret]').inputValue()).length >= 20);
+  await shown.getByRole('button', { name: 'I have copied it' }).click();
+  await hook.getByText('A secret is set.').waitFor();
+
+  // Saved on the platform: a fresh page shows what was sent.
+  await page.reload();
+  await tab(page, 'Settings');
+  const again = page.getByRole('form', { name: 'build settings' });
+  assert.equal(await again.getByLabel('Cache path').inputValue(), '/root/.cache');
+  assert.equal(await again.getByLabel('Command').inputValue(), 'sh\n-c\necho compiled > /workspace/compiled');
+  assert.equal(await again.getByLabel('Branch filters').inputValue(), 'main\nrelease/*');
+  assert.equal(await again.getByLabel('Tag rule').inputValue(), 'git-tag');
+  assert.equal(
+    await page.getByRole('form', { name: 'project settings' }).getByLabel('Dockerfile path').inputValue(),
+    'build/Dockerfile',
+  );
+  await shot(page, 'build-settings');
+});
+
+test('a robot of an image group is created in the console; the secret shown once gets a registry token, until the robot is deleted', async () => {
+  // The registry's own challenge names the token service, as docker would read it.
+  const challenge = (await fetch(`${region.endpoints.registry}/v2/`)).headers.get('www-authenticate') ?? '';
+  const service = /service="([^"]+)"/.exec(challenge)?.[1];
+  assert.ok(service, `the registry's challenge: ${challenge}`);
+  const registryToken = (username: string, secret: string) =>
+    fetch(`${base}/v2/token?service=${encodeURIComponent(service)}&scope=repository:apps/web:pull,push`, {
+      headers: { authorization: `Basic ${Buffer.from(`${username}:${secret}`).toString('base64')}` },
+    });
+
+  await page.goto(`${base}/images/apps`);
+  await tab(page, 'Robots');
+  await page.getByText('No robot accounts yet.').waitFor();
+  const form = page.getByRole('form', { name: 'new robot' });
+  await form.getByLabel('Robot name').fill('Not OK');
+  await form.getByRole('button', { name: 'New robot' }).click();
+  await form.locator('.field-error:has(input[name="name"]) .error').waitFor();
+  await form.getByLabel('Robot name').fill('ci');
+  await form.getByLabel('push').check();
+  await form.getByLabel('Expires in (days)').fill('7');
+  await form.getByRole('button', { name: 'New robot' }).click();
+
+  const dialog = page.getByRole('dialog', { name: 'Robot ci created' });
+  assert.match((await dialog.textContent()) ?? '', /it will not be shown again/);
+  const username = (await dialog.locator('[data-detail="Username"]').textContent()) ?? '';
+  const secret = await dialog.locator('input[data-secret]').inputValue();
+  assert.equal(username, 'robot$apps+ci');
+  assert.match(secret, /^lee_robot_/);
+  await dialog.getByRole('button', { name: 'I have copied it' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const row = page.locator('table.robots tr[data-robot="ci"]');
+  await row.waitFor();
+  assert.match((await row.textContent()) ?? '', /pull, push/);
+
+  // The secret the dialog showed is the robot's: core's token service grants it pull and push.
+  const granted = await registryToken(username, secret);
+  assert.equal(granted.status, 200);
+  const { token } = (await granted.json()) as { token: string };
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+    sub: string;
+    access: { type: string; name: string; actions: string[] }[];
+  };
+  assert.equal(claims.sub, username);
+  assert.deepEqual(
+    claims.access.map((a) => [a.name, [...a.actions].sort()]),
+    [['apps/web', ['pull', 'push']]],
+  );
+  assert.equal((await registryToken(username, `${secret}x`)).status, 401);
+
+  await page.reload();
+  await tab(page, 'Robots');
+  await row.waitFor();
+  assert.doesNotMatch((await row.locator('td').nth(4).textContent()) ?? '', /never/, 'last used is recorded');
+  await shot(page, 'robots');
+
+  await row.getByRole('button', { name: 'delete robot ci' }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Delete robot ci?' });
+  await confirm.getByRole('button', { name: 'Delete robot' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  await page.getByText('No robot accounts yet.').waitFor();
+  assert.equal((await registryToken(username, secret)).status, 401);
+});
+
+test('personal access tokens on the user’s page: created and shown once, it calls the API as the user; revoked, it is refused', async () => {
+  await page.locator('header .user a').click();
+  await page.waitForURL(/\/user$/);
+  const form = page.getByRole('form', { name: 'new access token' });
+  await form.getByLabel('Token name').fill('e2e script');
+  await form.getByLabel('Expires in (days)').fill('400');
+  await form.getByRole('button', { name: 'New token' }).click();
+  await form.locator('.field-error:has(input[name="expiresInDays"]) .error').waitFor();
+  await form.getByLabel('Expires in (days)').fill('7');
+  await form.getByRole('button', { name: 'New token' }).click();
+
+  const dialog = page.getByRole('dialog', { name: 'Token e2e script created' });
+  assert.match((await dialog.textContent()) ?? '', /it will not be shown again/);
+  const secret = await dialog.locator('input[data-secret]').inputValue();
+  assert.match(secret, /^lee_pat_/);
+  await dialog.getByRole('button', { name: 'I have copied it' }).click();
+  const row = page.locator('table.tokens tr[data-token="e2e script"]');
+  await row.waitFor();
+
+  const me = () => fetch(`${base}/api/v1/user`, { headers: { authorization: `Bearer ${secret}` } });
+  const answer = await me();
+  assert.equal(answer.status, 200);
+  assert.equal(((await answer.json()) as { username: string }).username, admin.username);
+  await page.reload();
+  await row.waitFor();
+  assert.doesNotMatch((await row.locator('td').nth(3).textContent()) ?? '', /never/, 'last used is recorded');
+  // The password form checks the repetition before sending anything.
+  const password = page.getByRole('form', { name: 'change password' });
+  await password.getByLabel('Current password').fill(admin.password);
+  await password.getByLabel('New password', { exact: true }).fill('a-new-password-1');
+  await password.getByLabel('Repeat the new password').fill('a-new-password-2');
+  await password.getByRole('button', { name: 'Change password' }).click();
+  await password.locator('.field-error:has(input[name="repeatPassword"]) .error').waitFor();
+  await shot(page, 'user-tokens');
+
+  await row.getByRole('button', { name: 'revoke token e2e script' }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Revoke token e2e script?' });
+  await confirm.getByRole('button', { name: 'Revoke token' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  await row.waitFor({ state: 'detached' });
+  assert.equal((await me()).status, 401);
+});
