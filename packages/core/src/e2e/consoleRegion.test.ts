@@ -740,3 +740,34 @@ test('personal access tokens on the user’s page: created and shown once, it ca
   await row.waitFor({ state: 'detached' });
   assert.equal((await me()).status, 401);
 });
+
+test('a Reporter of the image group and the build project sees no robots and the build settings read-only', async () => {
+  for (const where of ['/images/apps', '/builds/web']) {
+    await page.goto(`${base}${where}`);
+    await tab(page, 'Members');
+    const add = page.getByRole('form', { name: 'add member' });
+    await add.getByLabel('Username').fill('bob');
+    await add.getByLabel('Role').selectOption('reporter');
+    await add.getByRole('button', { name: 'Add member' }).click();
+    await page.waitForSelector('tr[data-member="bob"]');
+  }
+  const bobContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const bob = await bobContext.newPage();
+    watch(bob, 'bob');
+    await signIn(bob, 'bob', 'bob-password-123');
+    await bob.goto(`${base}/images/apps`);
+    await bob.getByRole('tab', { name: 'Members' }).waitFor();
+    assert.equal(await bob.getByRole('tab', { name: 'Robots' }).count(), 0);
+    await bob.goto(`${base}/builds/web`);
+    await tab(bob, 'Settings');
+    await bob.getByText('/root/.cache', { exact: false }).waitFor();
+    assert.equal(await bob.getByRole('tab', { name: 'Robots' }).count(), 0);
+    assert.equal(await bob.getByRole('form', { name: 'project settings' }).count(), 0);
+    assert.equal(await bob.getByRole('form', { name: 'build settings' }).count(), 0);
+    assert.equal(await bob.getByRole('button', { name: /webhook secret/ }).count(), 0);
+    await bob.close();
+  } finally {
+    await bobContext.close();
+  }
+});
