@@ -1,14 +1,18 @@
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
-import type { BuildReporter } from './coreReporter.ts';
+import { type BuildReporter, ReportRefusedError } from './coreReporter.ts';
 import { type PipelineResult, runPipeline } from './pipeline.ts';
 import {
   type AgentRegistration,
   agentKey,
   type BuildEvent,
+  type BuildResult,
   type BuildTask,
   BuildTaskSchema,
+  type FinishedEvent,
   parseBuildKey,
+  resultKey,
+  type StepRecord,
   taskPrefix,
 } from './task.ts';
 
@@ -24,6 +28,10 @@ export interface BuildAgentOptions {
   buildahBinary?: string;
   /** Clone file:// URLs (tests, the local region). */
   allowLocalRepositories?: boolean;
+  /** How long a build's result key outlives its report (core settles from it). Default 3600 s. */
+  resultTtlSeconds?: number;
+  /** How long the end report is retried until core acknowledges it. Default 15 min. */
+  endReportMaxMs?: number;
 }
 
 export interface BuildAgentDeps {
@@ -52,6 +60,8 @@ export class BuildAgent {
   #running = new Map<string, Running>();
   #projectChains = new Map<string, Promise<void>>();
   #stopped = false;
+  /** Aborted by stop(): end reports waiting to be retried give up (their result keys stay). */
+  readonly #stopping = new AbortController();
 
   constructor(options: BuildAgentOptions, deps: BuildAgentDeps) {
     this.options = options;
@@ -85,6 +95,7 @@ export class BuildAgent {
   /** Stops taking tasks, cancels running ones and revokes the lease (a clean shutdown). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     await this.#watcher?.cancel();
     for (const run of this.#running.values()) run.controller.abort(new Error('the build agent stopped'));
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
@@ -158,10 +169,41 @@ export class BuildAgent {
 
   async #run(task: BuildTask, signal: AbortSignal, log: Logger): Promise<void> {
     const events = new EventQueue((batch) => this.#deps.reporter.send(task.buildId, task.taskId, batch), log);
+    // The agent's own record of the build, repeated in its end report and result key:
+    // progress reports are dropped when core is unreachable, these are not.
+    const steps: StepRecord[] = [];
+    let commit: { commit?: string; dockerfileSha256?: string } = {};
+    const emit = (event: BuildEvent): void => {
+      if (event.type === 'step-started')
+        steps.push({
+          step: event.step,
+          startedAt: event.at,
+          finishedAt: null,
+          durationMs: null,
+          ok: null,
+          skipped: false,
+        });
+      if (event.type === 'step-finished') {
+        const s = steps.findLast((x) => x.step === event.step);
+        if (s)
+          Object.assign(s, {
+            finishedAt: event.at,
+            durationMs: event.durationMs,
+            ok: event.ok,
+            skipped: !!event.skipped,
+          });
+      }
+      if (event.type === 'commit')
+        commit = {
+          commit: event.commit,
+          ...(event.dockerfileSha256 ? { dockerfileSha256: event.dockerfileSha256 } : {}),
+        };
+      events.push(event);
+    };
     const result: PipelineResult = signal.aborted
       ? { status: 'canceled', error: String((signal.reason as Error)?.message ?? 'canceled') }
       : await (async () => {
-          events.push({ type: 'started', agentId: this.options.agentId, at: new Date().toISOString() });
+          emit({ type: 'started', agentId: this.options.agentId, at: new Date().toISOString() });
           log.info({ project: task.project, buildId: task.buildId }, 'build started');
           return runPipeline(
             task,
@@ -171,12 +213,12 @@ export class BuildAgent {
               buildahBinary: this.options.buildahBinary,
               allowLocalRepositories: this.options.allowLocalRepositories,
               registryCredential: () => this.#deps.reporter.registryCredential(task.buildId, task.taskId),
-              emit: (event) => events.push(event),
+              emit,
             },
             signal,
           );
         })();
-    events.push({
+    const finished: FinishedEvent = {
       type: 'finished',
       at: new Date().toISOString(),
       status: result.status,
@@ -184,12 +226,83 @@ export class BuildAgent {
       error: result.error,
       tag: result.tag,
       digest: result.digest,
-    });
+      ...commit,
+      steps,
+    };
     log.info(
       { project: task.project, buildId: task.buildId, status: result.status, error: result.error },
       'build finished',
     );
+    // Recorded before it is reported: a core that is down now settles the build from it later.
+    const recorded = await this.#recordResult({
+      agentId: this.options.agentId,
+      buildId: task.buildId,
+      taskId: task.taskId,
+      finished,
+    }).catch((error: unknown) => {
+      log.error({ err: error }, 'recording the build result in etcd failed');
+      return false;
+    });
     await events.close();
+    const acknowledged = await this.#reportEnd(task, finished, log);
+    if (acknowledged && recorded) {
+      await this.#deps.etcd
+        .delete()
+        .key(resultKey(this.options.agentId, task.taskId))
+        .catch(() => {});
+    }
+  }
+
+  /** Puts the result under a lease of its own (it outlives the agent's registration). */
+  async #recordResult(result: BuildResult): Promise<boolean> {
+    const lease = this.#deps.etcd.lease(this.options.resultTtlSeconds ?? 3600, { autoKeepAlive: false });
+    await lease.put(resultKey(result.agentId, result.taskId)).value(JSON.stringify(result));
+    lease.release();
+    return true;
+  }
+
+  /**
+   * Sends the end report until core acknowledges it (true) or refuses it (4xx: the build
+   * was settled meanwhile, e.g. from the result key, or canceled), with backoff up to
+   * 5 s, for at most `endReportMaxMs` or until the agent stops (false: the result key
+   * stays for core to settle from).
+   */
+  async #reportEnd(task: BuildTask, finished: FinishedEvent, log: Logger): Promise<boolean> {
+    const deadline = Date.now() + (this.options.endReportMaxMs ?? 15 * 60_000);
+    const stopping = this.#stopping.signal;
+    for (let delay = 250, attempt = 1; ; delay = Math.min(delay * 2, 5000), attempt++) {
+      try {
+        await this.#deps.reporter.send(task.buildId, task.taskId, [finished]);
+        if (attempt > 1) log.info({ buildId: task.buildId, attempt }, 'end report acknowledged');
+        return true;
+      } catch (error) {
+        if (error instanceof ReportRefusedError) {
+          // 409/404: the build was settled meanwhile (from the result key, a cancel) or is gone.
+          const settled = error.status === 409 || error.status === 404;
+          log.warn({ buildId: task.buildId, status: error.status, settled }, 'core refused the end report');
+          return settled;
+        }
+        if (stopping.aborted || Date.now() > deadline) {
+          log.error(
+            { err: error, buildId: task.buildId },
+            'end report not acknowledged; the result key stays',
+          );
+          return false;
+        }
+        log.warn({ err: error, buildId: task.buildId, attempt }, 'end report failed; retrying');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        stopping.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    }
   }
 }
 

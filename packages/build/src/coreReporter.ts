@@ -8,6 +8,17 @@ export interface BuildReporter {
   registryCredential(buildId: number, taskId: string): Promise<RegistryCredential | null>;
 }
 
+/** Core answered the report with a 4xx: retrying will not help (the build is settled, or the token is wrong). */
+export class ReportRefusedError extends Error {
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'ReportRefusedError';
+    this.status = status;
+  }
+}
+
 export interface CoreReporterOptions {
   coreUrl: string;
   agentId: string;
@@ -54,10 +65,13 @@ export class CoreReporter implements BuildReporter {
         });
         const text = await response.text();
         if (response.ok) return text ? JSON.parse(text) : {};
-        lastError = new Error(`core answered ${response.status}: ${text.slice(0, 300)}`);
+        const message = `core answered ${response.status}: ${text.slice(0, 300)}`;
         // 4xx other than 429: retrying will not help (the build is gone or the token is wrong).
-        if (response.status < 500 && response.status !== 429) break;
+        if (response.status < 500 && response.status !== 429)
+          throw new ReportRefusedError(response.status, message);
+        lastError = new Error(message);
       } catch (error) {
+        if (error instanceof ReportRefusedError) throw error;
         lastError = error;
       }
       await new Promise((r) => setTimeout(r, delay));

@@ -1,7 +1,12 @@
 export { BuildAgent, type BuildAgentDeps, type BuildAgentOptions } from './buildAgent.ts';
 export { BuildDispatcher, type DispatcherEvents, type LiveAgent } from './buildDispatcher.ts';
 export { type RunResult, runCommand } from './command.ts';
-export { type BuildReporter, CoreReporter, type CoreReporterOptions } from './coreReporter.ts';
+export {
+  type BuildReporter,
+  CoreReporter,
+  type CoreReporterOptions,
+  ReportRefusedError,
+} from './coreReporter.ts';
 export {
   type PipelineResult,
   projectDir,
@@ -16,17 +21,24 @@ export {
   AgentRegistrationSchema,
   agentKey,
   BUILD_AGENTS_PREFIX,
+  BUILD_RESULTS_PREFIX,
   type BuildEvent,
   BuildEventSchema,
+  type BuildResult,
+  BuildResultSchema,
   type BuildTask,
   BuildTaskSchema,
   CachePathSchema,
   type CompileStep,
   CompileStepSchema,
+  type FinishedEvent,
   parseBuildKey,
   RepoPathSchema,
+  resultKey,
   STEP_NAMES,
   type StepName,
+  type StepRecord,
+  StepRecordSchema,
   taskKey,
   taskPrefix,
 } from './task.ts';

@@ -39,6 +39,22 @@ const ConfigSchema = z.object({
   BUILD_AGENT_LEASE_TTL: z.coerce.number().int().min(2).max(300).default(10),
   /** buildah storage of its own (vfs) under this dir; unset: buildah's defaults. */
   BUILD_AGENT_BUILDAH_ROOT: z.string().optional(),
+  /** The buildah executable (default: `buildah` on PATH). */
+  BUILD_AGENT_BUILDAH: z.string().min(1).optional(),
+  /** Seconds a build's result key lives in etcd after the build ends (core settles from it). */
+  BUILD_AGENT_RESULT_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600),
+  /** Seconds the end report is retried until core acknowledges it. */
+  BUILD_AGENT_END_REPORT_MAX: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .default(900),
   /** `1`: clone file:// URLs too (tests and the local region only). */
   BUILD_AGENT_ALLOW_FILE_URLS: z.enum(['0', '1']).default('0'),
   LOG_LEVEL: z.string().default('info'),
@@ -66,6 +82,9 @@ const agent = new BuildAgent(
     leaseTtlSeconds: config.BUILD_AGENT_LEASE_TTL,
     workRoot: config.BUILD_AGENT_WORK_DIR,
     allowLocalRepositories: config.BUILD_AGENT_ALLOW_FILE_URLS === '1',
+    resultTtlSeconds: config.BUILD_AGENT_RESULT_TTL,
+    endReportMaxMs: config.BUILD_AGENT_END_REPORT_MAX * 1000,
+    ...(config.BUILD_AGENT_BUILDAH ? { buildahBinary: config.BUILD_AGENT_BUILDAH } : {}),
     buildahArgs: buildahRoot
       ? [
           '--root',

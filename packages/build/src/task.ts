@@ -16,6 +16,17 @@ export function taskKey(agentId: string, taskId: string): string {
   return `${taskPrefix(agentId)}${taskId}`;
 }
 
+/**
+ * Where an agent records a build's outcome before it reports it: outside its
+ * registration's prefix and under a lease of its own, so it outlives the agent (and a
+ * core that was down) for `BUILD_AGENT_RESULT_TTL`.
+ */
+export const BUILD_RESULTS_PREFIX = '/leengine/build/results/';
+
+export function resultKey(agentId: string, taskId: string): string {
+  return `${BUILD_RESULTS_PREFIX}${agentId}/${taskId}`;
+}
+
 /** What a key under BUILD_AGENTS_PREFIX is: an agent's registration or one of its tasks. */
 export function parseBuildKey(
   key: string,
@@ -110,6 +121,34 @@ export type BuildTask = z.infer<typeof BuildTaskSchema>;
 export const STEP_NAMES = ['clone', 'compile', 'image', 'push'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
+/** One step as the agent saw it (the shape core stores). */
+export const StepRecordSchema = z.object({
+  step: z.enum(STEP_NAMES),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  ok: z.boolean().nullable(),
+  skipped: z.boolean(),
+});
+export type StepRecord = z.infer<typeof StepRecordSchema>;
+
+/** A build's end as the agent saw it (the last event it reports, and its result key's content). */
+export const FinishedEventSchema = z.object({
+  type: z.literal('finished'),
+  at: z.string(),
+  status: z.enum(['succeeded', 'failed', 'canceled']),
+  /** The step that failed, with a message meant for the user. */
+  failedStep: z.enum(STEP_NAMES).optional(),
+  error: z.string().optional(),
+  tag: z.string().optional(),
+  digest: z.string().optional(),
+  /** Repeated from the `commit` event: that report may have been dropped (core down). */
+  commit: z.string().optional(),
+  dockerfileSha256: z.string().optional(),
+  /** The agent's own record of the steps; replaces core's, whose step reports may have been dropped. */
+  steps: z.array(StepRecordSchema).max(16).optional(),
+});
+
 /** What an agent reports about a build, in order. */
 export const BuildEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), agentId: z.string(), at: z.string() }),
@@ -124,15 +163,16 @@ export const BuildEventSchema = z.discriminatedUnion('type', [
     skipped: z.boolean().optional(),
   }),
   z.object({ type: z.literal('commit'), commit: z.string(), dockerfileSha256: z.string().optional() }),
-  z.object({
-    type: z.literal('finished'),
-    at: z.string(),
-    status: z.enum(['succeeded', 'failed', 'canceled']),
-    /** The step that failed, with a message meant for the user. */
-    failedStep: z.enum(STEP_NAMES).optional(),
-    error: z.string().optional(),
-    tag: z.string().optional(),
-    digest: z.string().optional(),
-  }),
+  FinishedEventSchema,
 ]);
 export type BuildEvent = z.infer<typeof BuildEventSchema>;
+export type FinishedEvent = z.infer<typeof FinishedEventSchema>;
+
+/** What an agent keeps under `resultKey` until core has the outcome (or the key's lease ends). */
+export const BuildResultSchema = z.object({
+  agentId: z.string(),
+  buildId: z.number().int(),
+  taskId: z.string(),
+  finished: FinishedEventSchema,
+});
+export type BuildResult = z.infer<typeof BuildResultSchema>;

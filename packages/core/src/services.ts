@@ -80,7 +80,12 @@ export interface ServicesDeps {
   builds?: Partial<
     Pick<
       BuildServiceDeps,
-      'registryHost' | 'registryInsecure' | 'agentToken' | 'pushCredentials' | 'requeueOnAgentLoss'
+      | 'registryHost'
+      | 'registryInsecure'
+      | 'agentToken'
+      | 'pushCredentials'
+      | 'requeueOnAgentLoss'
+      | 'reconcileMs'
     >
   >;
   /** LEENGINE_BUILD_ALLOW_LOCAL_GIT: build projects may use file:// repositories. */

@@ -1,5 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { BuildDispatcher, type BuildEvent, type BuildTask, BuildTaskSchema } from '@leengine/build';
+import {
+  BuildDispatcher,
+  type BuildEvent,
+  type BuildResult,
+  BuildResultSchema,
+  type BuildTask,
+  BuildTaskSchema,
+  resultKey,
+} from '@leengine/build';
 import {
   type Build,
   type BuildLogLine,
@@ -55,6 +63,8 @@ export interface BuildServiceDeps {
   pushCredentials?: PushCredentials;
   /** Re-queue a running build once when its agent dies (default: mark it failed). */
   requeueOnAgentLoss?: boolean;
+  /** Every running build is compared with its agent's task and result keys this often. Default 30 s. */
+  reconcileMs?: number;
 }
 
 const FINAL = new Set(['succeeded', 'failed', 'canceled']);
@@ -76,6 +86,10 @@ export class BuildService {
   #scheduleAgain = false;
   /** Agent reports of one build are applied one batch at a time, in order. */
   #reportChains = new Map<number, Promise<unknown>>();
+  /** Builds claimed but not yet handed over (their task key is on its way): not reconciled. */
+  readonly #placing = new Set<number>();
+  #reconcileTimer: NodeJS.Timeout | undefined;
+  #reconciling: Promise<void> | undefined;
 
   private constructor(deps: BuildServiceDeps) {
     this.#deps = deps;
@@ -86,6 +100,8 @@ export class BuildService {
   }
 
   #etcd: Etcd3 | undefined;
+  /** Where agents record builds' results (the etcd the dispatcher watches). */
+  #resultsEtcd: Etcd3 | undefined;
 
   /** Connects to etcd and starts placing builds on the agents registered there. */
   async connect(endpoints: string[]): Promise<void> {
@@ -111,19 +127,21 @@ export class BuildService {
         capacityChanged: () => this.kick(),
       },
     });
+    this.#resultsEtcd = etcd;
     await this.#dispatcher.start();
-    // Builds left running by a previous core whose agents are gone meanwhile.
-    const live = new Set(this.#dispatcher.agents().map((a) => a.registration.agentId));
-    const running = await this.#deps.db.query<{ agentId: string }>(
-      `select distinct agent_id as "agentId" from builds where status = 'running'`,
-    );
-    for (const { agentId } of running) if (!live.has(agentId)) await this.#agentGone(agentId);
+    // Builds left running by a previous core: whatever happened to them meanwhile (done
+    // while core was down, agent gone or restarted) is settled now, and again periodically.
+    await this.reconcileRunning();
+    this.#reconcileTimer = setInterval(() => void this.reconcileRunning(), this.#deps.reconcileMs ?? 30_000);
+    this.#reconcileTimer.unref();
     await this.#deps.pushCredentials?.sweep(this.#deps.db);
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#reconcileTimer);
     const dispatcher = this.#dispatcher;
     this.#dispatcher = undefined;
+    await this.#reconciling;
     await dispatcher?.stop();
     await this.#scheduling;
     this.#etcd?.close();
@@ -415,6 +433,10 @@ export class BuildService {
             if (event.dockerfileSha256) fields.dockerfileSha256 = event.dockerfileSha256;
             break;
           case 'finished':
+            // The agent's own record: step and commit reports may have been dropped.
+            if (event.steps) steps.splice(0, steps.length, ...event.steps);
+            if (event.commit) fields.commit = event.commit;
+            if (event.dockerfileSha256) fields.dockerfileSha256 = event.dockerfileSha256;
             fields.status = event.status;
             fields.finishedAt = clock();
             fields.failedStep = event.failedStep ?? null;
@@ -547,13 +569,20 @@ export class BuildService {
         timeoutSeconds: settings.timeoutSeconds,
       });
       // Claim first (queued -> running), then hand over; a failed hand-over puts it back.
+      this.#placing.add(row.id);
       const claimed = await this.#deps.db.query<{ id: number }>(
         `update builds set status = 'running', agent_id = $2, attempts = $3, started_at = coalesce(started_at, $4)
          where id = $1 and status = 'queued' returning id`,
         [row.id, agentId, attempt, this.#deps.clock()],
       );
-      if (claimed.length === 0) continue;
-      const assigned = await dispatcher.assign(agentId, task).catch(() => false);
+      if (claimed.length === 0) {
+        this.#placing.delete(row.id);
+        continue;
+      }
+      const assigned = await dispatcher
+        .assign(agentId, task)
+        .catch(() => false)
+        .finally(() => this.#placing.delete(row.id));
       if (!assigned) {
         await this.#deps.db.query(
           `update builds set status = 'queued', agent_id = null, attempts = $2 where id = $1 and status = 'running'`,
@@ -567,10 +596,88 @@ export class BuildService {
     }
   }
 
-  async #agentGone(agentId: string): Promise<void> {
-    for (const row of await runningOn(this.#deps.db, agentId)) {
-      await this.#lost(row, `the build agent ${agentId} went away (its etcd lease expired)`);
+  /**
+   * Level-based: compares every build core thinks is running with the truth in etcd
+   * (its agent's task key, or the result the agent recorded) and settles the ones their
+   * agent no longer runs. On start, periodically, and on agent and task losses.
+   */
+  async reconcileRunning(): Promise<void> {
+    if (this.#reconciling) return this.#reconciling;
+    this.#reconciling = (async () => {
+      try {
+        const rows = await this.#deps.db.query<{ id: number }>(
+          `select id from builds where status = 'running' order by id`,
+        );
+        for (const { id } of rows) {
+          if (!this.#dispatcher) return;
+          const row = await findBuild(this.#deps.db, id);
+          if (row)
+            await this.#reconcileBuild(row).catch((error: unknown) =>
+              this.#deps.logger.warn(
+                { err: error, component: 'build-scheduler', buildId: id },
+                'reconciling a running build failed',
+              ),
+            );
+        }
+      } catch (error) {
+        this.#deps.logger.warn(
+          { err: error, component: 'build-scheduler' },
+          'reconciling running builds failed',
+        );
+      }
+    })().finally(() => {
+      this.#reconciling = undefined;
+    });
+    return this.#reconciling;
+  }
+
+  async #reconcileBuild(row: BuildRow): Promise<void> {
+    const dispatcher = this.#dispatcher;
+    if (!dispatcher || row.status !== 'running' || !row.agentId || this.#placing.has(row.id)) return;
+    const agentId = row.agentId;
+    const taskId = taskIdOf(row.id, row.attempts);
+    const agent = dispatcher.agents().find((a) => a.registration.agentId === agentId);
+    if (agent?.tasks.has(taskId)) return; // its agent runs it: it will report
+    // A report being applied right now may settle it.
+    await this.#reportChains.get(row.id)?.catch(() => {});
+    const log = this.#deps.logger.child({ component: 'build-scheduler', buildId: row.id, agentId, taskId });
+    const result = await this.#readResult(agentId, taskId);
+    if (result) {
+      try {
+        await this.agentEvents(agentId, row.id, taskId, [result.finished]);
+        log.warn({ status: result.finished.status }, 'build settled from the result its agent recorded');
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        // Settled meanwhile (its report arrived, or it was canceled).
+      }
+      await this.#resultsEtcd
+        ?.delete()
+        .key(resultKey(agentId, taskId))
+        .catch(() => {});
+      return;
     }
+    await this.#lost(
+      row,
+      agent
+        ? `the build agent ${agentId} no longer runs the build and recorded no result`
+        : `the build agent ${agentId} went away (its etcd lease expired) and recorded no result`,
+    );
+  }
+
+  /** The outcome the agent recorded for this attempt before reporting it, if any. */
+  async #readResult(agentId: string, taskId: string): Promise<BuildResult | undefined> {
+    const text = await this.#resultsEtcd?.get(resultKey(agentId, taskId)).string();
+    if (!text) return undefined;
+    const parsed = BuildResultSchema.safeParse(safeJson(text));
+    if (!parsed.success || parsed.data.agentId !== agentId || parsed.data.taskId !== taskId) {
+      this.#deps.logger.warn({ agentId, taskId }, 'ignoring an invalid build result key');
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  async #agentGone(agentId: string): Promise<void> {
+    for (const row of await runningOn(this.#deps.db, agentId)) await this.#reconcileBuild(row);
   }
 
   async #taskGone(agentId: string, taskId: string): Promise<void> {
@@ -579,13 +686,8 @@ export class BuildService {
     // The agent reports "finished" before deleting its task key; give a late report a moment.
     await this.#reportChains.get(id)?.catch(() => {});
     const row = await findBuild(this.#deps.db, id);
-    if (
-      row &&
-      row.status === 'running' &&
-      row.agentId === agentId &&
-      taskIdOf(row.id, row.attempts) === taskId
-    ) {
-      await this.#lost(row, `the build agent ${agentId} dropped the build without a result`);
+    if (row && row.agentId === agentId && taskIdOf(row.id, row.attempts) === taskId) {
+      await this.#reconcileBuild(row);
     }
   }
 
@@ -650,4 +752,12 @@ function imageTagOf(gitTag: string): string {
     .slice(0, 128);
   if (!tag) throw new InputError(`git tag "${gitTag}" gives no usable image tag`);
   return tag;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

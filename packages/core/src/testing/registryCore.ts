@@ -28,6 +28,10 @@ export interface RegistryCore {
   admin: ApiClient;
   /** Creates a user with TEST_PASSWORD; returns their client (by token) and the token. */
   user(username: string, options?: { admin?: boolean }): Promise<{ api: ApiClient; token: string }>;
+  /** Stops core (the registry stays up); its database must outlive it (`LEENGINE_DATA_DIR` on disk). */
+  stopCore(): Promise<void>;
+  /** Starts core again on the same port, database and signing key; `core` is the new one. */
+  startCore(): Promise<Core>;
   close(): Promise<void>;
 }
 
@@ -85,12 +89,14 @@ export async function startRegistryCore(
     REGISTRY_NOTIFICATION_SECRET: secret,
     ...options.env,
   });
-  const core = await Core.create(config, {
+  const deps: CoreDeps = {
     logger: options.logger ?? pino({ level: 'silent' }),
     clock: () => new Date(Date.now() + offsetMs),
     ...(options.runtime ? { runtime: options.runtime } : {}),
     ...(options.maintenance ? { registryMaintenance: options.maintenance(registry) } : {}),
-  });
+  };
+  let core = await Core.create(config, deps);
+  let running = true;
   try {
     const url = await core.listen();
     const anonymous = new ApiClient(url);
@@ -98,7 +104,9 @@ export async function startRegistryCore(
     assert.ok(first, 'a fresh database gets a first admin');
     const admin = anonymous.as(await tokenFor(anonymous, first.username, first.password));
     return {
-      core,
+      get core() {
+        return core;
+      },
       url,
       registry,
       shiftClock: (ms) => {
@@ -118,8 +126,20 @@ export async function startRegistryCore(
         const token = await tokenFor(anonymous, username, TEST_PASSWORD);
         return { api: anonymous.as(token), token };
       },
+      stopCore: async () => {
+        if (running) await core.close();
+        running = false;
+      },
+      startCore: async () => {
+        if (running) return core;
+        core = await Core.create(config, deps);
+        running = true;
+        await core.listen();
+        return core;
+      },
       close: async () => {
-        await core.close();
+        if (running) await core.close();
+        running = false;
         rmSync(keyDir, { recursive: true, force: true });
       },
     };
