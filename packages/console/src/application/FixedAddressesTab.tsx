@@ -2,7 +2,7 @@ import { type FixedAddresses, FixedAddressRequestSchema } from '@leengine/common
 import { api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
-import { Pages } from '../components/Pages.tsx';
+import { PagedTable } from '../components/Table.tsx';
 import { useForm } from '../components/useForm.ts';
 import { useApi } from '../useApi.ts';
 
@@ -46,28 +46,18 @@ export function FixedAddressesTab(props: { application: string; canManage: boole
             <dt>Reserved</dt>
             <dd>{new Date(pool.createdAt).toLocaleString()}</dd>
           </dl>
-          <Pages
+          <PagedTable
             items={pool.inUse}
             size={10}
             label={`addresses in use in ${pool.cell}`}
             empty="No pod holds one of these addresses yet (pods take them when they are next replaced)."
-            render={(rows) => (
-              <table className="fixed-in-use">
-                <thead>
-                  <tr>
-                    <th>Address</th>
-                    <th>Pod</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((u) => (
-                    <tr key={u.ip}>
-                      <td>{u.ip}</td>
-                      <td>{u.pod}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+            className="fixed-in-use"
+            headers={['Address', 'Pod']}
+            row={(u) => (
+              <tr key={u.ip}>
+                <td>{u.ip}</td>
+                <td>{u.pod}</td>
+              </tr>
             )}
           />
         </section>

@@ -11,7 +11,7 @@ import { useConfirm } from '../components/Confirm.tsx';
 import { Dialog } from '../components/Dialog.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
-import { Pages } from '../components/Pages.tsx';
+import { PagedTable, Table } from '../components/Table.tsx';
 import { useApi } from '../useApi.ts';
 import { OperationView } from './OperationView.tsx';
 
@@ -29,71 +29,54 @@ export function VersionsTab(props: {
   const confirm = useConfirm();
   return (
     <>
-      <Pages
+      <PagedTable
         items={versions.data?.items ?? []}
         label="versions"
         size={10}
         empty={versions.loading ? 'Loading…' : 'No version deployed yet.'}
-        render={(items) => (
-          <table className="versions">
-            <thead>
-              <tr>
-                <th>Version</th>
-                <th>Image</th>
-                <th>State</th>
-                <th>Instances (ready/desired per cell)</th>
-                <th>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((v) => (
-                <tr key={v.name} data-version={v.name} data-state={v.state}>
-                  <td>{v.name}</td>
-                  <td>
-                    <code>
-                      {v.image.repository}:{v.image.tag}
-                    </code>
-                  </td>
-                  <td>{v.state}</td>
-                  <td>
-                    {v.status.map((s) => (
-                      <span key={s.cell} className="cellstatus">
-                        {s.cell}: {s.ready}/{s.desired}
-                      </span>
-                    ))}
-                  </td>
-                  <td>
-                    {v.state === 'active' && props.canScale ? (
-                      <button type="button" className="link" onClick={() => setScaling(v)}>
-                        Scale
-                      </button>
-                    ) : null}
-                    {v.state === 'retired' && props.canRollback ? (
-                      <button
-                        type="button"
-                        className="link"
-                        onClick={() =>
-                          confirm.ask({
-                            title: `Roll back to ${v.name}?`,
-                            description: `${v.name} (${v.image.repository}:${v.image.tag}) runs again and replaces the current version.`,
-                            confirmLabel: 'Roll back',
-                            action: async () =>
-                              props.onOperation(
-                                await api.post<Operation>(`${base}/rollback`, { version: v.name }),
-                              ),
-                          })
-                        }
-                      >
-                        Roll back to this
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
+        className="versions"
+        headers={['Version', 'Image', 'State', 'Instances (ready/desired per cell)', { hidden: 'Actions' }]}
+        row={(v) => (
+          <tr key={v.name} data-version={v.name} data-state={v.state}>
+            <td>{v.name}</td>
+            <td>
+              <code>
+                {v.image.repository}:{v.image.tag}
+              </code>
+            </td>
+            <td>{v.state}</td>
+            <td>
+              {v.status.map((s) => (
+                <span key={s.cell} className="cellstatus">
+                  {s.cell}: {s.ready}/{s.desired}
+                </span>
               ))}
-            </tbody>
-          </table>
+            </td>
+            <td>
+              {v.state === 'active' && props.canScale ? (
+                <button type="button" className="link" onClick={() => setScaling(v)}>
+                  Scale
+                </button>
+              ) : null}
+              {v.state === 'retired' && props.canRollback ? (
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() =>
+                    confirm.ask({
+                      title: `Roll back to ${v.name}?`,
+                      description: `${v.name} (${v.image.repository}:${v.image.tag}) runs again and replaces the current version.`,
+                      confirmLabel: 'Roll back',
+                      action: async () =>
+                        props.onOperation(await api.post<Operation>(`${base}/rollback`, { version: v.name })),
+                    })
+                  }
+                >
+                  Roll back to this
+                </button>
+              ) : null}
+            </td>
+          </tr>
         )}
       />
       {scaling ? (
@@ -224,60 +207,51 @@ export function ContainersTab(props: { application: string; canReadLogs: boolean
       <button type="button" className="link" onClick={list.reload}>
         Refresh
       </button>
-      {list.error ? <p className="error">{list.error.message}</p> : null}
-      <Pages
+      <PagedTable
+        error={list.error}
         items={list.data?.items ?? []}
         label="containers"
         empty={list.loading ? 'Loading…' : 'No containers.'}
-        render={(items) => (
-          <table className="containers">
-            <thead>
-              <tr>
-                <th>Container</th>
-                <th>Version</th>
-                <th>Cell</th>
-                <th>Node</th>
-                <th>IP</th>
-                <th>Status</th>
-                <th>Restarts</th>
-                <th>Started</th>
-                <th>
-                  <span className="sr-only">Logs</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((c) => (
-                <tr key={`${c.cell}/${c.name}`} data-ready={c.ready}>
-                  <td>{c.name}</td>
-                  <td>{c.version}</td>
-                  <td>{c.cell}</td>
-                  <td>{c.node}</td>
-                  <td>
-                    <code>{c.ip}</code>
-                  </td>
-                  <td>
-                    {c.phase}
-                    {c.ready ? ', ready' : c.reason ? ` (${c.reason})` : ''}
-                  </td>
-                  <td>{c.restarts}</td>
-                  <td>{c.startedAt ? new Date(c.startedAt).toLocaleString() : '—'}</td>
-                  <td>
-                    {props.canReadLogs ? (
-                      <button
-                        type="button"
-                        className="link"
-                        aria-label={`logs of ${c.name}`}
-                        onClick={() => showLog(c.cell, c.name)}
-                      >
-                        Logs
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        className="containers"
+        headers={[
+          'Container',
+          'Version',
+          'Cell',
+          'Node',
+          'IP',
+          'Status',
+          'Restarts',
+          'Started',
+          { hidden: 'Logs' },
+        ]}
+        row={(c) => (
+          <tr key={`${c.cell}/${c.name}`} data-ready={c.ready}>
+            <td>{c.name}</td>
+            <td>{c.version}</td>
+            <td>{c.cell}</td>
+            <td>{c.node}</td>
+            <td>
+              <code>{c.ip}</code>
+            </td>
+            <td>
+              {c.phase}
+              {c.ready ? ', ready' : c.reason ? ` (${c.reason})` : ''}
+            </td>
+            <td>{c.restarts}</td>
+            <td>{c.startedAt ? new Date(c.startedAt).toLocaleString() : '—'}</td>
+            <td>
+              {props.canReadLogs ? (
+                <button
+                  type="button"
+                  className="link"
+                  aria-label={`logs of ${c.name}`}
+                  onClick={() => showLog(c.cell, c.name)}
+                >
+                  Logs
+                </button>
+              ) : null}
+            </td>
+          </tr>
         )}
       />
       {log ? (
@@ -297,33 +271,24 @@ export function EventsTab(props: { application: string }) {
       path={`/applications/${seg(props.application)}/events`}
       empty="No events yet."
       render={(items) => (
-        <table className="events">
-          <thead>
-            <tr>
-              <th>Last seen</th>
-              <th>Cell</th>
-              <th>Type</th>
-              <th>Reason</th>
-              <th>Object</th>
-              <th>Message</th>
+        <Table
+          className="events"
+          headers={['Last seen', 'Cell', 'Type', 'Reason', 'Object', 'Message']}
+          items={items}
+          row={(e) => (
+            <tr key={e.id} className={e.type === 'Warning' ? 'failed' : ''}>
+              <td>{new Date(e.lastSeen).toLocaleString()}</td>
+              <td>{e.cell ?? 'platform'}</td>
+              <td>{e.type}</td>
+              <td>{e.reason}</td>
+              <td>{e.object}</td>
+              <td>
+                {e.message}
+                {e.count > 1 ? ` (×${e.count})` : ''}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {items.map((e) => (
-              <tr key={e.id} className={e.type === 'Warning' ? 'failed' : ''}>
-                <td>{new Date(e.lastSeen).toLocaleString()}</td>
-                <td>{e.cell ?? 'platform'}</td>
-                <td>{e.type}</td>
-                <td>{e.reason}</td>
-                <td>{e.object}</td>
-                <td>
-                  {e.message}
-                  {e.count > 1 ? ` (×${e.count})` : ''}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       )}
     />
   );

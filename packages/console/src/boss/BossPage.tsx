@@ -15,6 +15,7 @@ import { useConfirm } from '../components/Confirm.tsx';
 import { Dialog } from '../components/Dialog.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
+import { Table } from '../components/Table.tsx';
 import { useForm } from '../components/useForm.ts';
 import { useApi } from '../useApi.ts';
 import { Regions } from './Regions.tsx';
@@ -139,75 +140,65 @@ function Users() {
         reloadKey={reloadKey}
         empty="No users."
         render={(users) => (
-          <table className="users">
-            <thead>
-              <tr>
-                <th>User</th>
-                <th>Admin</th>
-                <th>Disabled</th>
-                <th>Since</th>
-                <th>
-                  <span className="sr-only">Quota</span>
-                </th>
+          <Table
+            className="users"
+            headers={['User', 'Admin', 'Disabled', 'Since', { hidden: 'Quota' }]}
+            items={users}
+            row={(u) => (
+              <tr key={u.username} data-user={u.username}>
+                <td>
+                  {u.displayName || u.username} <span className="muted">@{u.username}</span>
+                </td>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`admin ${u.username}`}
+                    checked={u.admin}
+                    onChange={(e) => {
+                      const admin = e.target.checked;
+                      if (admin) update(u, { admin });
+                      else
+                        confirm.ask({
+                          title: `Take admin rights from ${u.username}?`,
+                          description: `${u.username} keeps only their roles on resources.`,
+                          confirmLabel: 'Remove admin',
+                          action: () => api.patch(`/users/${seg(u.username)}`, { admin: false }),
+                        });
+                    }}
+                  />
+                </td>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`disabled ${u.username}`}
+                    checked={u.disabled}
+                    onChange={(e) => {
+                      const disabled = e.target.checked;
+                      if (!disabled) update(u, { disabled });
+                      else
+                        confirm.ask({
+                          title: `Disable ${u.username}?`,
+                          description: `${u.username} is signed out everywhere and can no longer sign in; their tokens stop working.`,
+                          confirmLabel: 'Disable user',
+                          action: () => api.patch(`/users/${seg(u.username)}`, { disabled: true }),
+                        });
+                    }}
+                  />
+                </td>
+                <td>{new Date(u.createdAt).toLocaleDateString()}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="link"
+                    aria-label={`quota of ${u.username}`}
+                    onClick={() => setQuotaOf(u.username)}
+                  >
+                    Quota
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {users.map((u) => (
-                <tr key={u.username} data-user={u.username}>
-                  <td>
-                    {u.displayName || u.username} <span className="muted">@{u.username}</span>
-                  </td>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`admin ${u.username}`}
-                      checked={u.admin}
-                      onChange={(e) => {
-                        const admin = e.target.checked;
-                        if (admin) update(u, { admin });
-                        else
-                          confirm.ask({
-                            title: `Take admin rights from ${u.username}?`,
-                            description: `${u.username} keeps only their roles on resources.`,
-                            confirmLabel: 'Remove admin',
-                            action: () => api.patch(`/users/${seg(u.username)}`, { admin: false }),
-                          });
-                      }}
-                    />
-                  </td>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`disabled ${u.username}`}
-                      checked={u.disabled}
-                      onChange={(e) => {
-                        const disabled = e.target.checked;
-                        if (!disabled) update(u, { disabled });
-                        else
-                          confirm.ask({
-                            title: `Disable ${u.username}?`,
-                            description: `${u.username} is signed out everywhere and can no longer sign in; their tokens stop working.`,
-                            confirmLabel: 'Disable user',
-                            action: () => api.patch(`/users/${seg(u.username)}`, { disabled: true }),
-                          });
-                      }}
-                    />
-                  </td>
-                  <td>{new Date(u.createdAt).toLocaleDateString()}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="link"
-                      aria-label={`quota of ${u.username}`}
-                      onClick={() => setQuotaOf(u.username)}
-                    >
-                      Quota
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )}
       />
       {quotaOf ? <UserQuotaDialog username={quotaOf} onClose={() => setQuotaOf(null)} /> : null}
@@ -276,32 +267,21 @@ function QuotaOverridesForm(props: { quota: UserQuota; onSaved: () => void; onCl
         void submit();
       }}
     >
-      <table className="quota">
-        <thead>
-          <tr>
-            <th>Limit</th>
-            <th>Used</th>
-            <th>Applies</th>
+      <Table
+        className="quota"
+        headers={['Limit', 'Used', 'Applies']}
+        items={QUOTA_FIELDS}
+        row={([k, label]) => (
+          <tr key={k}>
+            <td>{label}</td>
+            <td>
+              <meter min={0} max={Math.max(1, q.limits[k])} value={q.usage[k]} aria-label={`${label} used`} />{' '}
+              {q.usage[k]}
+            </td>
+            <td>{q.limits[k]}</td>
           </tr>
-        </thead>
-        <tbody>
-          {QUOTA_FIELDS.map(([k, label]) => (
-            <tr key={k}>
-              <td>{label}</td>
-              <td>
-                <meter
-                  min={0}
-                  max={Math.max(1, q.limits[k])}
-                  value={q.usage[k]}
-                  aria-label={`${label} used`}
-                />{' '}
-                {q.usage[k]}
-              </td>
-              <td>{q.limits[k]}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
       {QUOTA_FIELDS.map(([k, label]) => (
         <Field key={k} label={`${label} override`} error={errors[k]} hint="empty: the default">
           <input

@@ -1,6 +1,6 @@
 import type { CellIpam } from '@leengine/common';
 import { seg } from '../api.ts';
-import { Pages } from '../components/Pages.tsx';
+import { PagedTable } from '../components/Table.tsx';
 import { useApi } from '../useApi.ts';
 
 function percent(used: number, total: number): string {
@@ -23,109 +23,69 @@ export function IpamUsage(props: { region: string; cell: string }) {
       {d ? (
         <>
           <h4>Segments</h4>
-          <Pages
+          <PagedTable
             items={d.segments}
             label="segments"
             empty="No segment: this cell's pods get their addresses elsewhere (add one with cnictl segment add)."
-            render={(items) => (
-              <table className="segments">
-                <thead>
-                  <tr>
-                    <th>Segment</th>
-                    <th>Gateway</th>
-                    <th>VLAN</th>
-                    <th>State</th>
-                    <th>Blocks claimed</th>
-                    <th>Addresses used</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((s) => (
-                    <tr key={s.cidr}>
-                      <td>
-                        <code>{s.cidr}</code>
-                      </td>
-                      <td>{s.gateway}</td>
-                      <td>{s.vlan ?? '—'}</td>
-                      <td>{s.state}</td>
-                      <td>
-                        {s.blocksClaimed} / {s.blocks}
-                      </td>
-                      <td>
-                        <meter
-                          min={0}
-                          max={Math.max(1, s.usable)}
-                          value={s.allocated}
-                          aria-label={`${s.cidr} used`}
-                        />{' '}
-                        {s.allocated} / {s.usable} ({percent(s.allocated, s.usable)})
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+            className="segments"
+            headers={['Segment', 'Gateway', 'VLAN', 'State', 'Blocks claimed', 'Addresses used']}
+            row={(s) => (
+              <tr key={s.cidr}>
+                <td>
+                  <code>{s.cidr}</code>
+                </td>
+                <td>{s.gateway}</td>
+                <td>{s.vlan ?? '—'}</td>
+                <td>{s.state}</td>
+                <td>
+                  {s.blocksClaimed} / {s.blocks}
+                </td>
+                <td>
+                  <meter
+                    min={0}
+                    max={Math.max(1, s.usable)}
+                    value={s.allocated}
+                    aria-label={`${s.cidr} used`}
+                  />{' '}
+                  {s.allocated} / {s.usable} ({percent(s.allocated, s.usable)})
+                </td>
+              </tr>
             )}
           />
           <h4>Nodes</h4>
-          <Pages
+          <PagedTable
             items={d.nodes}
             label="nodes"
             empty="No node holds a block yet."
-            render={(items) => (
-              <table>
-                <thead>
-                  <tr>
-                    <th>Node</th>
-                    <th>Blocks</th>
-                    <th>Addresses used</th>
-                    <th>Pods</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((n) => (
-                    <tr key={n.node}>
-                      <td>{n.node}</td>
-                      <td>{n.blocks}</td>
-                      <td>
-                        {n.allocated} / {n.usable}
-                      </td>
-                      <td>{n.pods}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+            headers={['Node', 'Blocks', 'Addresses used', 'Pods']}
+            row={(n) => (
+              <tr key={n.node}>
+                <td>{n.node}</td>
+                <td>{n.blocks}</td>
+                <td>
+                  {n.allocated} / {n.usable}
+                </td>
+                <td>{n.pods}</td>
+              </tr>
             )}
           />
           <h4>Blocks</h4>
-          <Pages
+          <PagedTable
             items={d.blocks}
             label="blocks"
             empty="No block claimed."
-            render={(items) => (
-              <table>
-                <thead>
-                  <tr>
-                    <th>Block</th>
-                    <th>Owner</th>
-                    <th>State</th>
-                    <th>Used</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((b) => (
-                    <tr key={b.cidr}>
-                      <td>
-                        <code>{b.cidr}</code>
-                      </td>
-                      <td>{b.owner}</td>
-                      <td>{b.state}</td>
-                      <td>
-                        {b.allocated} / {b.usable}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+            headers={['Block', 'Owner', 'State', 'Used']}
+            row={(b) => (
+              <tr key={b.cidr}>
+                <td>
+                  <code>{b.cidr}</code>
+                </td>
+                <td>{b.owner}</td>
+                <td>{b.state}</td>
+                <td>
+                  {b.allocated} / {b.usable}
+                </td>
+              </tr>
             )}
           />
           <h4>Leaks</h4>
@@ -137,37 +97,24 @@ export function IpamUsage(props: { region: string; cell: string }) {
                 allocations against {d.leakCheck.pods} pods ({d.leakCheck.young} too young to judge).{' '}
                 {d.leakCheck.leaks.length} leaked.
               </p>
-              <Pages
+              <PagedTable
                 items={d.leakCheck.leaks}
                 label="leaks"
                 empty="No leaked address."
-                render={(items) => (
-                  <table className="leaks">
-                    <thead>
-                      <tr>
-                        <th>Address</th>
-                        <th>Why</th>
-                        <th>Pod</th>
-                        <th>Node</th>
-                        <th>Since</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {items.map((l) => (
-                        <tr key={l.ip} className="failed">
-                          <td>
-                            <code>{l.ip}</code>
-                          </td>
-                          <td>{l.reason}</td>
-                          <td>
-                            {l.namespace}/{l.pod}
-                          </td>
-                          <td>{l.node}</td>
-                          <td>{new Date(l.since).toLocaleString()}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                className="leaks"
+                headers={['Address', 'Why', 'Pod', 'Node', 'Since']}
+                row={(l) => (
+                  <tr key={l.ip} className="failed">
+                    <td>
+                      <code>{l.ip}</code>
+                    </td>
+                    <td>{l.reason}</td>
+                    <td>
+                      {l.namespace}/{l.pod}
+                    </td>
+                    <td>{l.node}</td>
+                    <td>{new Date(l.since).toLocaleString()}</td>
+                  </tr>
                 )}
               />
             </>

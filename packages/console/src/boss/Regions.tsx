@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { FormError } from '../components/Field.tsx';
+import { Table } from '../components/Table.tsx';
 import { useApi } from '../useApi.ts';
 import { IpamUsage } from './IpamUsage.tsx';
 
@@ -33,100 +34,94 @@ export function Regions() {
           <h3>
             {r.name} <span className="muted">{r.description}</span>
           </h3>
-          <table className="cells">
-            <thead>
-              <tr>
-                <th>Cell</th>
-                <th>Health</th>
-                <th>Applications</th>
-                <th>CPU requested / allocatable</th>
-                <th>Memory requested / allocatable</th>
-                <th>Pods / nodes</th>
-                <th>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.cells.map((c) => {
-                const cap = capacity[c.name];
-                const base = `/regions/${seg(r.name)}/cells/${seg(c.name)}`;
-                return (
-                  <tr key={c.name} data-cell={c.name}>
-                    <td>
-                      {c.name}
-                      {c.cordoned ? <span className="error"> cordoned</span> : null}
-                    </td>
-                    <td title={c.health.message}>{c.health.state}</td>
-                    <td>{c.applications}</td>
-                    <td>
-                      {cap
-                        ? `${cap.total.requested.cpuMillicores} m / ${cap.total.allocatable.cpuMillicores} m`
-                        : '—'}
-                    </td>
-                    <td>
-                      {cap
-                        ? `${cap.total.requested.memoryMib} / ${cap.total.allocatable.memoryMib} MiB`
-                        : '—'}
-                    </td>
-                    <td>{cap ? `${cap.total.pods} / ${cap.nodes.length}` : '—'}</td>
-                    <td>
+          <Table
+            className="cells"
+            headers={[
+              'Cell',
+              'Health',
+              'Applications',
+              'CPU requested / allocatable',
+              'Memory requested / allocatable',
+              'Pods / nodes',
+              { hidden: 'Actions' },
+            ]}
+            items={r.cells}
+            row={(c) => {
+              const cap = capacity[c.name];
+              const base = `/regions/${seg(r.name)}/cells/${seg(c.name)}`;
+              return (
+                <tr key={c.name} data-cell={c.name}>
+                  <td>
+                    {c.name}
+                    {c.cordoned ? <span className="error"> cordoned</span> : null}
+                  </td>
+                  <td title={c.health.message}>{c.health.state}</td>
+                  <td>{c.applications}</td>
+                  <td>
+                    {cap
+                      ? `${cap.total.requested.cpuMillicores} m / ${cap.total.allocatable.cpuMillicores} m`
+                      : '—'}
+                  </td>
+                  <td>
+                    {cap ? `${cap.total.requested.memoryMib} / ${cap.total.allocatable.memoryMib} MiB` : '—'}
+                  </td>
+                  <td>{cap ? `${cap.total.pods} / ${cap.nodes.length}` : '—'}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="link"
+                      aria-label={`usage of ${c.name}`}
+                      onClick={() => load(r.name, c.name)}
+                    >
+                      Usage
+                    </button>{' '}
+                    <button
+                      type="button"
+                      className="link"
+                      aria-label={`IP addresses of ${c.name}`}
+                      onClick={() => setIpam({ region: r.name, cell: c.name })}
+                    >
+                      IPAM
+                    </button>{' '}
+                    {c.cordoned ? (
+                      <button type="button" className="link" onClick={() => act(`${base}/uncordon`)}>
+                        Uncordon
+                      </button>
+                    ) : (
                       <button
                         type="button"
                         className="link"
-                        aria-label={`usage of ${c.name}`}
-                        onClick={() => load(r.name, c.name)}
-                      >
-                        Usage
-                      </button>{' '}
-                      <button
-                        type="button"
-                        className="link"
-                        aria-label={`IP addresses of ${c.name}`}
-                        onClick={() => setIpam({ region: r.name, cell: c.name })}
-                      >
-                        IPAM
-                      </button>{' '}
-                      {c.cordoned ? (
-                        <button type="button" className="link" onClick={() => act(`${base}/uncordon`)}>
-                          Uncordon
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="link"
-                          onClick={() =>
-                            confirm.ask({
-                              title: `Cordon ${c.name}?`,
-                              description: `No new application is placed on ${c.name}; what runs there stays.`,
-                              confirmLabel: 'Cordon cell',
-                              action: () => api.post(`${base}/cordon`),
-                            })
-                          }
-                        >
-                          Cordon
-                        </button>
-                      )}{' '}
-                      <button
-                        type="button"
-                        className="link danger-link"
                         onClick={() =>
                           confirm.ask({
-                            title: `Evacuate ${c.name}?`,
-                            description: `${c.name} is cordoned and every application on it moves to the region's other cells.`,
-                            confirmLabel: 'Evacuate cell',
-                            action: () => api.post(`${base}/evacuate`),
+                            title: `Cordon ${c.name}?`,
+                            description: `No new application is placed on ${c.name}; what runs there stays.`,
+                            confirmLabel: 'Cordon cell',
+                            action: () => api.post(`${base}/cordon`),
                           })
                         }
                       >
-                        Evacuate
+                        Cordon
                       </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+                    )}{' '}
+                    <button
+                      type="button"
+                      className="link danger-link"
+                      onClick={() =>
+                        confirm.ask({
+                          title: `Evacuate ${c.name}?`,
+                          description: `${c.name} is cordoned and every application on it moves to the region's other cells.`,
+                          confirmLabel: 'Evacuate cell',
+                          action: () => api.post(`${base}/evacuate`),
+                        })
+                      }
+                    >
+                      Evacuate
+                    </button>
+                  </td>
+                </tr>
+              );
+            }}
+          />
         </div>
       ))}
       {ipam ? <IpamUsage key={`${ipam.region}/${ipam.cell}`} region={ipam.region} cell={ipam.cell} /> : null}

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
-import { Pages } from '../components/Pages.tsx';
+import { PagedTable } from '../components/Table.tsx';
 import { formatBytes } from '../format.ts';
 import { useApi } from '../useApi.ts';
 
@@ -104,61 +104,48 @@ export function RegistryGc() {
       {current ? <GcView key={current.id} gc={current} onFinished={finished} /> : null}
       <h3>History</h3>
       {history.data ? (
-        <Pages
+        <PagedTable
           items={history.data.items}
           size={5}
           label="garbage collections"
           empty="No collection has run on this core since it started."
-          render={(items) => (
-            <table className="gc-history">
-              <thead>
-                <tr>
-                  <th>Started</th>
-                  <th>Kind</th>
-                  <th>By</th>
-                  <th>State</th>
-                  <th>Reclaimable</th>
-                  <th>Freed</th>
-                  <th>Pushes refused</th>
-                  <th>
-                    <span className="sr-only">Details</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((gc) => (
-                  <tr key={gc.id} data-gc={gc.id} data-state={gc.state}>
-                    <td>{new Date(gc.startedAt).toLocaleString()}</td>
-                    <td>
-                      {gc.dryRun ? 'dry run' : 'collection'}
-                      {gc.deleteUntagged ? ', untagged too' : ''}
-                    </td>
-                    <td>{gc.startedBy}</td>
-                    <td>
-                      {gc.state}
-                      {gc.error ? <span className="error"> {gc.error}</span> : null}
-                    </td>
-                    <td>
-                      {gc.report ? `${gc.report.blobs.length} blobs, ${formatBytes(gc.report.bytes)}` : '—'}
-                    </td>
-                    <td>{gc.bytesFreed === null ? '—' : formatBytes(gc.bytesFreed)}</td>
-                    <td>
-                      {gc.pushesRefusedMs === null ? '—' : `${(gc.pushesRefusedMs / 1000).toFixed(1)} s`}
-                    </td>
-                    <td>
-                      <button
-                        type="button"
-                        className="link"
-                        aria-label={`details of ${gc.dryRun ? 'dry run' : 'collection'} ${gc.id}`}
-                        onClick={() => setCurrent(gc)}
-                      >
-                        Details
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+          className="gc-history"
+          headers={[
+            'Started',
+            'Kind',
+            'By',
+            'State',
+            'Reclaimable',
+            'Freed',
+            'Pushes refused',
+            { hidden: 'Details' },
+          ]}
+          row={(gc) => (
+            <tr key={gc.id} data-gc={gc.id} data-state={gc.state}>
+              <td>{new Date(gc.startedAt).toLocaleString()}</td>
+              <td>
+                {gc.dryRun ? 'dry run' : 'collection'}
+                {gc.deleteUntagged ? ', untagged too' : ''}
+              </td>
+              <td>{gc.startedBy}</td>
+              <td>
+                {gc.state}
+                {gc.error ? <span className="error"> {gc.error}</span> : null}
+              </td>
+              <td>{gc.report ? `${gc.report.blobs.length} blobs, ${formatBytes(gc.report.bytes)}` : '—'}</td>
+              <td>{gc.bytesFreed === null ? '—' : formatBytes(gc.bytesFreed)}</td>
+              <td>{gc.pushesRefusedMs === null ? '—' : `${(gc.pushesRefusedMs / 1000).toFixed(1)} s`}</td>
+              <td>
+                <button
+                  type="button"
+                  className="link"
+                  aria-label={`details of ${gc.dryRun ? 'dry run' : 'collection'} ${gc.id}`}
+                  onClick={() => setCurrent(gc)}
+                >
+                  Details
+                </button>
+              </td>
+            </tr>
           )}
         />
       ) : history.error ? null : (

@@ -4,6 +4,7 @@ import { ApiError, api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Pages } from '../components/Pages.tsx';
+import { PagedTable } from '../components/Table.tsx';
 import { useApi } from '../useApi.ts';
 
 /** SLB groups (nginx clusters) and, per group, its live agents: applied revision, errors. */
@@ -58,41 +59,28 @@ function Agents(props: { group: string }) {
   const agents = useApi<AgentStatus[]>(`/slb/groups/${seg(props.group)}/agents`);
   if (agents.error) return <p className="error">{agents.error.message}</p>;
   return (
-    <Pages
+    <PagedTable
       items={agents.data ?? []}
       label={`agents of ${props.group}`}
       empty={agents.loading ? 'Loading…' : 'No live agent.'}
-      render={(items) => (
-        <table className="agents">
-          <thead>
-            <tr>
-              <th>Agent host</th>
-              <th>Applied revision</th>
-              <th>Applied at</th>
-              <th>Reloads</th>
-              <th>Errors</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((a) => (
-              <tr key={a.host} className={a.error || Object.keys(a.domainErrors).length ? 'failed' : ''}>
-                <td>{a.host}</td>
-                <td>{a.revision}</td>
-                <td>{new Date(a.appliedAt).toLocaleString()}</td>
-                <td>{a.reloads}</td>
-                <td>
-                  {a.error ?? ''}
-                  {Object.entries(a.domainErrors).map(([d, e]) => (
-                    <div key={d}>
-                      {d}: {e}
-                    </div>
-                  ))}
-                  {!a.error && Object.keys(a.domainErrors).length === 0 ? 'none' : null}
-                </td>
-              </tr>
+      className="agents"
+      headers={['Agent host', 'Applied revision', 'Applied at', 'Reloads', 'Errors']}
+      row={(a) => (
+        <tr key={a.host} className={a.error || Object.keys(a.domainErrors).length ? 'failed' : ''}>
+          <td>{a.host}</td>
+          <td>{a.revision}</td>
+          <td>{new Date(a.appliedAt).toLocaleString()}</td>
+          <td>{a.reloads}</td>
+          <td>
+            {a.error ?? ''}
+            {Object.entries(a.domainErrors).map(([d, e]) => (
+              <div key={d}>
+                {d}: {e}
+              </div>
             ))}
-          </tbody>
-        </table>
+            {!a.error && Object.keys(a.domainErrors).length === 0 ? 'none' : null}
+          </td>
+        </tr>
       )}
     />
   );

@@ -4,7 +4,7 @@ import { api, seg } from '../api.ts';
 import { useApi } from '../useApi.ts';
 import { useConfirm } from './Confirm.tsx';
 import { Field, FormError } from './Field.tsx';
-import { Pages } from './Pages.tsx';
+import { PagedTable } from './Table.tsx';
 import { useForm } from './useForm.ts';
 
 /** A resource's members: roles shown to all, changed by those whose role allows it. */
@@ -20,73 +20,58 @@ export function Members(props: { apiPath: string; canManage: boolean }) {
   return (
     <section className="members">
       <FormError error={error ?? members.error?.message} />
-      <Pages
+      <PagedTable
         items={members.data?.items ?? []}
         label="members"
         empty={members.loading ? 'Loading…' : 'No members.'}
-        render={(items) => (
-          <table>
-            <thead>
-              <tr>
-                <th>Member</th>
-                <th>Role</th>
-                <th>Since</th>
-                <th>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((m) => (
-                <tr key={`${m.username}-${m.source}`} data-member={m.username}>
-                  <td>
-                    {m.displayName || m.username} <span className="muted">@{m.username}</span>
-                  </td>
-                  <td>
-                    {props.canManage && m.source === 'direct' ? (
-                      <select
-                        aria-label={`role of ${m.username}`}
-                        value={m.role}
-                        onChange={(e) => {
-                          const role = e.target.value;
-                          act(() => api.put(`${props.apiPath}/members/${seg(m.username)}`, { role }));
-                        }}
-                      >
-                        {ROLES.map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                    ) : (
-                      <span className="member-role">{m.role}</span>
-                    )}
-                    {m.source === 'image-group' ? <span className="muted"> (from the group)</span> : null}
-                  </td>
-                  <td>{new Date(m.since).toLocaleDateString()}</td>
-                  <td>
-                    {props.canManage && m.source === 'direct' ? (
-                      <button
-                        type="button"
-                        className="link"
-                        aria-label={`remove ${m.username}`}
-                        onClick={() =>
-                          confirm.ask({
-                            title: `Remove ${m.username}?`,
-                            description: `${m.username} loses their ${m.role} role here.`,
-                            confirmLabel: 'Remove member',
-                            action: () => api.delete(`${props.apiPath}/members/${seg(m.username)}`),
-                          })
-                        }
-                      >
-                        Remove
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        headers={['Member', 'Role', 'Since', { hidden: 'Actions' }]}
+        row={(m) => (
+          <tr key={`${m.username}-${m.source}`} data-member={m.username}>
+            <td>
+              {m.displayName || m.username} <span className="muted">@{m.username}</span>
+            </td>
+            <td>
+              {props.canManage && m.source === 'direct' ? (
+                <select
+                  aria-label={`role of ${m.username}`}
+                  value={m.role}
+                  onChange={(e) => {
+                    const role = e.target.value;
+                    act(() => api.put(`${props.apiPath}/members/${seg(m.username)}`, { role }));
+                  }}
+                >
+                  {ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </select>
+              ) : (
+                <span className="member-role">{m.role}</span>
+              )}
+              {m.source === 'image-group' ? <span className="muted"> (from the group)</span> : null}
+            </td>
+            <td>{new Date(m.since).toLocaleDateString()}</td>
+            <td>
+              {props.canManage && m.source === 'direct' ? (
+                <button
+                  type="button"
+                  className="link"
+                  aria-label={`remove ${m.username}`}
+                  onClick={() =>
+                    confirm.ask({
+                      title: `Remove ${m.username}?`,
+                      description: `${m.username} loses their ${m.role} role here.`,
+                      confirmLabel: 'Remove member',
+                      action: () => api.delete(`${props.apiPath}/members/${seg(m.username)}`),
+                    })
+                  }
+                >
+                  Remove
+                </button>
+              ) : null}
+            </td>
+          </tr>
         )}
       />
       {props.canManage ? (

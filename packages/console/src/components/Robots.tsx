@@ -4,8 +4,8 @@ import { api, seg } from '../api.ts';
 import { useApi } from '../useApi.ts';
 import { useConfirm } from './Confirm.tsx';
 import { Field, FormError } from './Field.tsx';
-import { Pages } from './Pages.tsx';
 import { SecretDialog } from './SecretDialog.tsx';
+import { PagedTable } from './Table.tsx';
 import { useForm } from './useForm.ts';
 
 /** What a new robot holds unless changed: the API's own defaults per owner. */
@@ -102,59 +102,42 @@ export function Robots(props: { apiPath: string; owner: keyof typeof DEFAULT_ACT
         </button>
         <FormError error={form.formError} />
       </form>
-      {robots.error ? <p className="error">{robots.error.message}</p> : null}
-      <Pages
+      <PagedTable
+        error={robots.error}
         items={robots.data?.items ?? []}
         size={10}
         label="robots"
         empty={robots.data ? 'No robot accounts yet.' : undefined}
-        render={(items) => (
-          <table className="robots">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Username</th>
-                <th>Actions</th>
-                <th>Expires</th>
-                <th>Last used</th>
-                <th>Created by</th>
-                <th>
-                  <span className="sr-only">Delete</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((r) => (
-                <tr key={r.name} data-robot={r.name}>
-                  <td>{r.name}</td>
-                  <td>
-                    <code>{r.username}</code>
-                  </td>
-                  <td>{r.actions.join(', ')}</td>
-                  <td>{day(r.expiresAt)}</td>
-                  <td>{day(r.lastUsedAt)}</td>
-                  <td>{r.createdBy}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="danger"
-                      aria-label={`delete robot ${r.name}`}
-                      onClick={() =>
-                        confirm.ask({
-                          title: `Delete robot ${r.name}?`,
-                          description: `${r.username} can no longer get registry tokens; tokens it already holds live out their five minutes.`,
-                          confirmLabel: 'Delete robot',
-                          action: () => api.delete(`${path}/${seg(r.name)}`),
-                        })
-                      }
-                    >
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        className="robots"
+        headers={['Name', 'Username', 'Actions', 'Expires', 'Last used', 'Created by', { hidden: 'Delete' }]}
+        row={(r) => (
+          <tr key={r.name} data-robot={r.name}>
+            <td>{r.name}</td>
+            <td>
+              <code>{r.username}</code>
+            </td>
+            <td>{r.actions.join(', ')}</td>
+            <td>{day(r.expiresAt)}</td>
+            <td>{day(r.lastUsedAt)}</td>
+            <td>{r.createdBy}</td>
+            <td>
+              <button
+                type="button"
+                className="danger"
+                aria-label={`delete robot ${r.name}`}
+                onClick={() =>
+                  confirm.ask({
+                    title: `Delete robot ${r.name}?`,
+                    description: `${r.username} can no longer get registry tokens; tokens it already holds live out their five minutes.`,
+                    confirmLabel: 'Delete robot',
+                    action: () => api.delete(`${path}/${seg(r.name)}`),
+                  })
+                }
+              >
+                Delete
+              </button>
+            </td>
+          </tr>
         )}
       />
       {created ? (

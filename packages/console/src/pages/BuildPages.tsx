@@ -15,6 +15,7 @@ import { Field, FormError } from '../components/Field.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
 import { Robots } from '../components/Robots.tsx';
+import { Table } from '../components/Table.tsx';
 import { buildProjectKind } from '../resources.ts';
 import { useApi } from '../useApi.ts';
 
@@ -106,40 +107,27 @@ function BuildHistory(props: { project: string; defaultBranch: string; canTrigge
       {error ? <p className="error">{error}</p> : null}
       {items.length === 0 && !error ? <p className="muted">No builds yet.</p> : null}
       {items.length ? (
-        <table className="builds">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>Status</th>
-              <th>Ref</th>
-              <th>Commit</th>
-              <th>Image tag</th>
-              <th>By</th>
-              <th>Started</th>
-              <th>Duration</th>
+        <Table
+          className="builds"
+          headers={['#', 'Status', 'Ref', 'Commit', 'Image tag', 'By', 'Started', 'Duration']}
+          items={items}
+          row={(b) => (
+            <tr key={b.number} data-build={b.number} className={b.status === 'failed' ? 'failed' : ''}>
+              <td>
+                <Link to={`/builds/${seg(props.project)}/${b.number}`}>#{b.number}</Link>
+              </td>
+              <td>{b.status}</td>
+              <td>{b.gitTag ? `tag ${b.gitTag}` : (b.branch ?? '—')}</td>
+              <td>
+                <code>{b.commit?.slice(0, 12) ?? '—'}</code>
+              </td>
+              <td>{b.imageTag ?? '—'}</td>
+              <td>{b.trigger === 'webhook' ? `webhook (${b.triggeredBy ?? ''})` : (b.triggeredBy ?? '—')}</td>
+              <td>{b.startedAt ? new Date(b.startedAt).toLocaleString() : '—'}</td>
+              <td>{seconds(b.durationMs)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {items.map((b) => (
-              <tr key={b.number} data-build={b.number} className={b.status === 'failed' ? 'failed' : ''}>
-                <td>
-                  <Link to={`/builds/${seg(props.project)}/${b.number}`}>#{b.number}</Link>
-                </td>
-                <td>{b.status}</td>
-                <td>{b.gitTag ? `tag ${b.gitTag}` : (b.branch ?? '—')}</td>
-                <td>
-                  <code>{b.commit?.slice(0, 12) ?? '—'}</code>
-                </td>
-                <td>{b.imageTag ?? '—'}</td>
-                <td>
-                  {b.trigger === 'webhook' ? `webhook (${b.triggeredBy ?? ''})` : (b.triggeredBy ?? '—')}
-                </td>
-                <td>{b.startedAt ? new Date(b.startedAt).toLocaleString() : '—'}</td>
-                <td>{seconds(b.durationMs)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       {more ? (
         <button type="button" className="link" onClick={() => load(items.at(-1)?.number)}>
@@ -369,42 +357,28 @@ export function BuildLogPage() {
           aria-label={`build progress: ${done} of ${BUILD_STEPS.length} steps`}
         />
       ) : null}
-      <table className="steps">
-        <thead>
-          <tr>
-            <th>Step</th>
-            <th>State</th>
-            <th>Duration</th>
+      <Table
+        className="steps"
+        headers={['Step', 'State', 'Duration']}
+        items={steps}
+        row={({ step, s }) => (
+          <tr key={step} data-step={step}>
+            <td>{step}</td>
+            <td>
+              {!s ? 'waiting' : s.skipped ? 'skipped' : s.finishedAt ? (s.ok ? 'done' : 'failed') : 'running'}
+            </td>
+            <td className="duration">
+              {s?.skipped
+                ? '—'
+                : s?.finishedAt
+                  ? seconds(s.durationMs)
+                  : s && streaming
+                    ? `${seconds(Math.max(0, now - Date.parse(s.startedAt)))}…`
+                    : '—'}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {steps.map(({ step, s }) => (
-            <tr key={step} data-step={step}>
-              <td>{step}</td>
-              <td>
-                {!s
-                  ? 'waiting'
-                  : s.skipped
-                    ? 'skipped'
-                    : s.finishedAt
-                      ? s.ok
-                        ? 'done'
-                        : 'failed'
-                      : 'running'}
-              </td>
-              <td className="duration">
-                {s?.skipped
-                  ? '—'
-                  : s?.finishedAt
-                    ? seconds(s.durationMs)
-                    : s && streaming
-                      ? `${seconds(Math.max(0, now - Date.parse(s.startedAt)))}…`
-                      : '—'}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
       <h2>Log {streaming ? <span className="muted">(live)</span> : null}</h2>
       <pre ref={logBox} className="copy log build-log" role="log" aria-label="build log">
         {lines.length

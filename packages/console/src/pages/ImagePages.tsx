@@ -11,10 +11,10 @@ import { api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
-import { Pages } from '../components/Pages.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
 import { Robots } from '../components/Robots.tsx';
+import { PagedTable } from '../components/Table.tsx';
 import { useForm } from '../components/useForm.ts';
 import { formatBytes } from '../format.ts';
 import { imageGroupKind, imageRepositoryKind } from '../resources.ts';
@@ -201,74 +201,56 @@ function TagsTab(props: { apiPath: string; fullName: string; canPull: boolean; c
       ) : (
         <p className="muted">Your role does not allow pulling this repository.</p>
       )}
-      {tags.error ? <p className="error">{tags.error.message}</p> : null}
-      <Pages
+      <PagedTable
+        error={tags.error}
         items={tags.data?.items ?? []}
         label="tags"
         empty={tags.loading ? 'Loading…' : 'No tags yet: push one.'}
-        render={(items) => (
-          <table className="tags">
-            <thead>
-              <tr>
-                <th>Tag</th>
-                <th>Size</th>
-                <th>Digest</th>
-                <th>Pushed</th>
-                <th>By</th>
-                <th>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((t) => (
-                <tr key={t.tag} data-tag={t.tag}>
-                  <td>
-                    <code>{t.tag}</code>
-                  </td>
-                  <td>{formatBytes(t.size)}</td>
-                  <td>
-                    <code title={t.digest}>{t.digest.slice(0, 19)}…</code>
-                  </td>
-                  <td>{t.pushedAt ? new Date(t.pushedAt).toLocaleString() : '—'}</td>
-                  <td>{t.pushedBy ?? '—'}</td>
-                  <td>
-                    {props.canPull ? (
-                      <button
-                        type="button"
-                        className="link"
-                        aria-label={`copy pull command of ${t.tag}`}
-                        onClick={() =>
-                          void navigator.clipboard?.writeText(
-                            `docker pull ${host}/${props.fullName}:${t.tag}`,
-                          )
-                        }
-                      >
-                        Copy pull
-                      </button>
-                    ) : null}{' '}
-                    {props.canDelete ? (
-                      <button
-                        type="button"
-                        className="link danger-link"
-                        aria-label={`delete tag ${t.tag}`}
-                        onClick={() =>
-                          confirm.ask({
-                            title: `Delete tag ${t.tag}?`,
-                            description: `${props.fullName}:${t.tag} (${t.digest.slice(0, 19)}…) is deleted from the registry; versions using it cannot start new instances.`,
-                            confirmLabel: 'Delete tag',
-                            action: () => api.delete(`${props.apiPath}/tags/${seg(t.tag)}`),
-                          })
-                        }
-                      >
-                        Delete
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        className="tags"
+        headers={['Tag', 'Size', 'Digest', 'Pushed', 'By', { hidden: 'Actions' }]}
+        row={(t) => (
+          <tr key={t.tag} data-tag={t.tag}>
+            <td>
+              <code>{t.tag}</code>
+            </td>
+            <td>{formatBytes(t.size)}</td>
+            <td>
+              <code title={t.digest}>{t.digest.slice(0, 19)}…</code>
+            </td>
+            <td>{t.pushedAt ? new Date(t.pushedAt).toLocaleString() : '—'}</td>
+            <td>{t.pushedBy ?? '—'}</td>
+            <td>
+              {props.canPull ? (
+                <button
+                  type="button"
+                  className="link"
+                  aria-label={`copy pull command of ${t.tag}`}
+                  onClick={() =>
+                    void navigator.clipboard?.writeText(`docker pull ${host}/${props.fullName}:${t.tag}`)
+                  }
+                >
+                  Copy pull
+                </button>
+              ) : null}{' '}
+              {props.canDelete ? (
+                <button
+                  type="button"
+                  className="link danger-link"
+                  aria-label={`delete tag ${t.tag}`}
+                  onClick={() =>
+                    confirm.ask({
+                      title: `Delete tag ${t.tag}?`,
+                      description: `${props.fullName}:${t.tag} (${t.digest.slice(0, 19)}…) is deleted from the registry; versions using it cannot start new instances.`,
+                      confirmLabel: 'Delete tag',
+                      action: () => api.delete(`${props.apiPath}/tags/${seg(t.tag)}`),
+                    })
+                  }
+                >
+                  Delete
+                </button>
+              ) : null}
+            </td>
+          </tr>
         )}
       />
       {confirm.element}

@@ -5,6 +5,7 @@ import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
 import { SecretDialog } from '../components/SecretDialog.tsx';
+import { Table } from '../components/Table.tsx';
 import { useForm } from '../components/useForm.ts';
 import { useSession } from '../session.tsx';
 
@@ -87,46 +88,36 @@ function AccessTokens() {
         reloadKey={reloadKey}
         empty="No access tokens."
         render={(items) => (
-          <table className="tokens">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Created</th>
-                <th>Expires</th>
-                <th>Last used</th>
-                <th>
-                  <span className="sr-only">Revoke</span>
-                </th>
+          <Table
+            className="tokens"
+            headers={['Name', 'Created', 'Expires', 'Last used', { hidden: 'Revoke' }]}
+            items={items}
+            row={(t) => (
+              <tr key={t.id} data-token={t.name}>
+                <td>{t.name}</td>
+                <td>{when(t.createdAt)}</td>
+                <td>{when(t.expiresAt)}</td>
+                <td>{when(t.lastUsedAt)}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="danger"
+                    aria-label={`revoke token ${t.name}`}
+                    onClick={() =>
+                      confirm.ask({
+                        title: `Revoke token ${t.name}?`,
+                        description: 'It stops working at once: whatever uses it is refused (401).',
+                        confirmLabel: 'Revoke token',
+                        action: () => api.delete(`/user/tokens/${t.id}`),
+                      })
+                    }
+                  >
+                    Revoke
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((t) => (
-                <tr key={t.id} data-token={t.name}>
-                  <td>{t.name}</td>
-                  <td>{when(t.createdAt)}</td>
-                  <td>{when(t.expiresAt)}</td>
-                  <td>{when(t.lastUsedAt)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="danger"
-                      aria-label={`revoke token ${t.name}`}
-                      onClick={() =>
-                        confirm.ask({
-                          title: `Revoke token ${t.name}?`,
-                          description: 'It stops working at once: whatever uses it is refused (401).',
-                          confirmLabel: 'Revoke token',
-                          action: () => api.delete(`/user/tokens/${t.id}`),
-                        })
-                      }
-                    >
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )}
       />
       {created ? (
