@@ -7,10 +7,11 @@ import {
   UpdateDomainSchema,
 } from '@leengine/common';
 import { useEffect, useState } from 'react';
-import { ApiError, api, seg } from '../api.ts';
+import { api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Pages } from '../components/Pages.tsx';
+import { useSubmit } from '../components/useSubmit.ts';
 import { useApi } from '../useApi.ts';
 
 /**
@@ -123,30 +124,15 @@ function BindDomain(props: { base: string; onBound: () => void }) {
   const groups = useApi<SlbGroup[]>('/slb/groups');
   const [domain, setDomain] = useState('');
   const [group, setGroup] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { errors, formError, busy, send } = useSubmit();
   const chosen = group || groups.data?.[0]?.name || '';
   const submit = async () => {
-    setFormError(undefined);
     const input: BindDomainInput = { domain, group: chosen };
-    const parsed = BindDomainSchema.safeParse(input);
-    if (!parsed.success) {
-      setErrors(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])));
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
+    await send(BindDomainSchema, input, async () => {
       await api.post(props.base, input);
       setDomain('');
       props.onBound();
-    } catch (error) {
-      if (error instanceof ApiError && Object.keys(error.fields).length) setErrors(error.fields);
-      else setFormError(error instanceof Error ? error.message : String(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form
@@ -294,12 +280,12 @@ function DomainSettingsForm(props: {
   }));
   const [locations, setLocations] = useState(c.locations.map((l) => `${l.match} ${l.path}`).join('\n'));
   const [special, setSpecial] = useState(JSON.stringify(c.special, null, 2));
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | undefined>();
   const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
-
   const fieldOf = (path: string[]) => (path[0] === 'proxy' ? `proxy.${path[1] ?? ''}` : (path[0] ?? ''));
+  const { errors, setErrors, formError, setFormError, busy, send } = useSubmit({
+    issueField: fieldOf,
+    apiField: (path) => fieldOf(path.split('.')),
+  });
   const submit = async () => {
     setFormError(undefined);
     setSaved(false);
@@ -331,26 +317,11 @@ function DomainSettingsForm(props: {
       ...(c.canary ? { canary: c.canary } : {}),
       ...(props.admin ? { special: specialValue } : {}),
     };
-    const parsed = UpdateDomainSchema.safeParse(body);
-    if (!parsed.success) {
-      setErrors(Object.fromEntries(parsed.error.issues.map((i) => [fieldOf(i.path.map(String)), i.message])));
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
+    await send(UpdateDomainSchema, body, async () => {
       await api.put(props.path, body);
       setSaved(true);
       props.onSaved();
-    } catch (error) {
-      if (error instanceof ApiError && Object.keys(error.fields).length) {
-        setErrors(
-          Object.fromEntries(Object.entries(error.fields).map(([k, v]) => [fieldOf(k.split('.')), v])),
-        );
-      } else setFormError(error instanceof Error ? error.message : String(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form

@@ -1,10 +1,11 @@
 import { type AgentStatus, type SlbGroup, SlbGroupSchema } from '@leengine/common';
 import { useState } from 'react';
-import { ApiError, api, seg } from '../api.ts';
+import { api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Pages } from '../components/Pages.tsx';
 import { PagedTable } from '../components/Table.tsx';
+import { useSubmit } from '../components/useSubmit.ts';
 import { useApi } from '../useApi.ts';
 
 /** SLB groups (nginx clusters) and, per group, its live agents: applied revision, errors. */
@@ -94,12 +95,9 @@ function NewGroup(props: { onSaved: () => void }) {
     vip: '',
     cname: '',
   });
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { errors, formError, busy, send } = useSubmit();
   const set = (k: string, v: string) => setValues((old) => ({ ...old, [k]: v }));
   const submit = async () => {
-    setFormError(undefined);
     const input = {
       name: values.name ?? '',
       description: values.description ?? '',
@@ -110,24 +108,12 @@ function NewGroup(props: { onSaved: () => void }) {
       ...(values.vip ? { vip: values.vip } : {}),
       ...(values.cname ? { cname: values.cname } : {}),
     };
-    const parsed = SlbGroupSchema.safeParse(input);
-    if (!parsed.success) {
-      setErrors(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])));
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
+    await send(SlbGroupSchema, input, async () => {
       const { name, ...body } = input;
       await api.put(`/slb/groups/${seg(name)}`, body);
       setValues({ name: '', description: '', hosts: '', vip: '', cname: '' });
       props.onSaved();
-    } catch (error) {
-      if (error instanceof ApiError && Object.keys(error.fields).length) setErrors(error.fields);
-      else setFormError(error instanceof Error ? error.message : String(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form

@@ -7,7 +7,7 @@ import {
 } from '@leengine/common';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { ApiError, api, query, seg } from '../api.ts';
+import { api, query, seg } from '../api.ts';
 import { BuildSettingsTab } from '../builds/BuildSettingsTab.tsx';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Dialog } from '../components/Dialog.tsx';
@@ -16,6 +16,7 @@ import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
 import { Robots } from '../components/Robots.tsx';
 import { Table } from '../components/Table.tsx';
+import { useSubmit } from '../components/useSubmit.ts';
 import { buildProjectKind } from '../resources.ts';
 import { useApi } from '../useApi.ts';
 
@@ -161,32 +162,17 @@ function TriggerDialog(props: {
     imageTag: '',
   });
   const [useCache, setUseCache] = useState(true);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { errors, formError, busy, send } = useSubmit({ issueField: (path) => path[0] ?? kind });
   const set = (k: string, v: string) => setValues((old) => ({ ...old, [k]: v }));
   const submit = async () => {
-    setFormError(undefined);
     const body: Record<string, unknown> = { useCache };
     const ref = values[kind]?.trim();
     if (ref) body[kind] = ref;
     if (values.commit?.trim()) body.commit = values.commit.trim();
     if (values.imageTag?.trim()) body.imageTag = values.imageTag.trim();
-    const parsed = TriggerBuildSchema.safeParse(body);
-    if (!parsed.success) {
-      setErrors(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0] ?? kind), i.message])));
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
+    await send(TriggerBuildSchema, body, async () => {
       props.onStarted(await api.post<Build>(`/build-projects/${seg(props.project)}/builds`, body));
-    } catch (error) {
-      if (error instanceof ApiError && Object.keys(error.fields).length) setErrors(error.fields);
-      else setFormError(error instanceof Error ? error.message : String(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="Trigger a build" onClose={props.onClose}>
