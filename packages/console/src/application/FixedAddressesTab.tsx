@@ -1,7 +1,9 @@
 import { type FixedAddresses, FixedAddressRequestSchema } from '@leengine/common';
 import { api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
-import { Field, FormError } from '../components/Field.tsx';
+import { Field } from '../components/Field.tsx';
+import { FormSubmit } from '../components/FormSubmit.tsx';
+import { NumberInput } from '../components/NumberInput.tsx';
 import { PagedTable } from '../components/Table.tsx';
 import { useForm } from '../components/useForm.ts';
 import { useApi } from '../useApi.ts';
@@ -106,17 +108,9 @@ function ReserveForm(props: { path: string; onReserved: () => void }) {
         error={form.errors.size}
         hint="1–1024, in every cell of the application"
       >
-        <input
-          name="size"
-          inputMode="numeric"
-          value={form.values.size === undefined ? '' : String(form.values.size)}
-          onChange={(e) => form.set('size', e.target.value === '' ? undefined : Number(e.target.value))}
-        />
+        <NumberInput form={form} name="size" inputMode="numeric" />
       </Field>
-      <button type="submit" disabled={form.busy}>
-        Reserve
-      </button>
-      <FormError error={form.formError} />
+      <FormSubmit label="Reserve" form={form} />
     </form>
   );
 }

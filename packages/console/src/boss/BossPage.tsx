@@ -14,6 +14,8 @@ import { Bars } from '../components/Bars.tsx';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Dialog } from '../components/Dialog.tsx';
 import { Field, FormError } from '../components/Field.tsx';
+import { FormSubmit } from '../components/FormSubmit.tsx';
+import { NumberInput } from '../components/NumberInput.tsx';
 import { Paged } from '../components/Paged.tsx';
 import { Table } from '../components/Table.tsx';
 import { useForm } from '../components/useForm.ts';
@@ -128,10 +130,7 @@ function Users() {
             onChange={(e) => form.set('admin', e.target.checked)}
           />
         </Field>
-        <button type="submit" disabled={form.busy}>
-          Add user
-        </button>
-        <FormError error={form.formError} />
+        <FormSubmit label="Add user" form={form} />
       </form>
       <FormError error={error} />
       <Paged<User>
@@ -334,12 +333,7 @@ function QuotaForm(props: { initial: QuotaLimits }) {
       >
         {fields.map(([key, label]) => (
           <Field key={key} label={label} error={form.errors[key]}>
-            <input
-              name={key}
-              inputMode="numeric"
-              value={String(form.values[key] ?? '')}
-              onChange={(e) => form.set(key, e.target.value === '' ? undefined : Number(e.target.value))}
-            />
+            <NumberInput form={form} name={key} inputMode="numeric" />
           </Field>
         ))}
         <button type="submit" disabled={form.busy}>

@@ -7,7 +7,8 @@ import {
 import { useState } from 'react';
 import { api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
-import { Field, FormError } from '../components/Field.tsx';
+import { Field } from '../components/Field.tsx';
+import { FormSubmit } from '../components/FormSubmit.tsx';
 import { SecretDialog } from '../components/SecretDialog.tsx';
 import { useForm } from '../components/useForm.ts';
 import { useApi } from '../useApi.ts';
@@ -141,16 +142,7 @@ function ProjectForm(props: { project: BuildProject; onSaved: () => void }) {
       <Field label="Description" error={form.errors.description}>
         <input {...text('description')} />
       </Field>
-      <button type="submit" disabled={form.busy}>
-        Save project
-      </button>
-      {saved ? (
-        <span className="muted" role="status">
-          {' '}
-          Saved.
-        </span>
-      ) : null}
-      <FormError error={form.formError} />
+      <FormSubmit label="Save project" form={form} status={saved ? 'Saved.' : undefined} />
     </form>
   );
 }
@@ -300,16 +292,7 @@ function SettingsForm(props: { project: string; settings: BuildSettings; onSaved
           onChange={change('dockerfileSha256')}
         />
       </Field>
-      <button type="submit" disabled={form.busy}>
-        Save build settings
-      </button>
-      {saved ? (
-        <span className="muted" role="status">
-          {' '}
-          Saved.
-        </span>
-      ) : null}
-      <FormError error={form.formError} />
+      <FormSubmit label="Save build settings" form={form} status={saved ? 'Saved.' : undefined} />
     </form>
   );
 }

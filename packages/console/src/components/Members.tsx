@@ -4,6 +4,7 @@ import { api, seg } from '../api.ts';
 import { useApi } from '../useApi.ts';
 import { useConfirm } from './Confirm.tsx';
 import { Field, FormError } from './Field.tsx';
+import { FormSubmit } from './FormSubmit.tsx';
 import { PagedTable } from './Table.tsx';
 import { useForm } from './useForm.ts';
 
@@ -112,10 +113,7 @@ export function Members(props: { apiPath: string; canManage: boolean }) {
               ))}
             </select>
           </Field>
-          <button type="submit" disabled={form.busy}>
-            Add member
-          </button>
-          <FormError error={form.formError} />
+          <FormSubmit label="Add member" form={form} />
         </form>
       ) : null}
       {confirm.element}

@@ -3,7 +3,9 @@ import { useState } from 'react';
 import { api, seg } from '../api.ts';
 import { useApi } from '../useApi.ts';
 import { useConfirm } from './Confirm.tsx';
-import { Field, FormError } from './Field.tsx';
+import { Field } from './Field.tsx';
+import { FormSubmit } from './FormSubmit.tsx';
+import { NumberInput } from './NumberInput.tsx';
 import { SecretDialog } from './SecretDialog.tsx';
 import { PagedTable } from './Table.tsx';
 import { useForm } from './useForm.ts';
@@ -86,21 +88,9 @@ export function Robots(props: { apiPath: string; owner: keyof typeof DEFAULT_ACT
           ) : null}
         </fieldset>
         <Field label="Expires in (days)" error={form.errors.expiresInDays} hint="1 to 366">
-          <input
-            name="expiresInDays"
-            type="number"
-            min={1}
-            max={366}
-            value={String(form.values.expiresInDays ?? '')}
-            onChange={(e) =>
-              form.set('expiresInDays', e.target.value === '' ? undefined : Number(e.target.value))
-            }
-          />
+          <NumberInput form={form} name="expiresInDays" type="number" min={1} max={366} />
         </Field>
-        <button type="submit" disabled={form.busy}>
-          New robot
-        </button>
-        <FormError error={form.formError} />
+        <FormSubmit label="New robot" form={form} />
       </form>
       <PagedTable
         error={robots.error}

@@ -9,7 +9,8 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
-import { Field, FormError } from '../components/Field.tsx';
+import { Field } from '../components/Field.tsx';
+import { FormSubmit } from '../components/FormSubmit.tsx';
 import { Paged } from '../components/Paged.tsx';
 import { ResourceList } from '../components/ResourceList.tsx';
 import { ResourcePage } from '../components/ResourcePage.tsx';
@@ -117,10 +118,7 @@ function NewRepository(props: { group: string; onCreated: () => void }) {
           onChange={(e) => form.set('public', e.target.checked)}
         />
       </Field>
-      <button type="submit" disabled={form.busy}>
-        New repository
-      </button>
-      <FormError error={form.formError} />
+      <FormSubmit label="New repository" form={form} />
     </form>
   );
 }

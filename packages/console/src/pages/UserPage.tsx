@@ -2,7 +2,9 @@ import { ChangePasswordSchema, type CreatedToken, CreateTokenSchema, type Token 
 import { useState } from 'react';
 import { api } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
-import { Field, FormError } from '../components/Field.tsx';
+import { Field } from '../components/Field.tsx';
+import { FormSubmit } from '../components/FormSubmit.tsx';
+import { NumberInput } from '../components/NumberInput.tsx';
 import { Paged } from '../components/Paged.tsx';
 import { SecretDialog } from '../components/SecretDialog.tsx';
 import { Table } from '../components/Table.tsx';
@@ -67,21 +69,9 @@ function AccessTokens() {
           />
         </Field>
         <Field label="Expires in (days)" error={form.errors.expiresInDays} hint="1 to 366">
-          <input
-            name="expiresInDays"
-            type="number"
-            min={1}
-            max={366}
-            value={String(form.values.expiresInDays ?? '')}
-            onChange={(e) =>
-              form.set('expiresInDays', e.target.value === '' ? undefined : Number(e.target.value))
-            }
-          />
+          <NumberInput form={form} name="expiresInDays" type="number" min={1} max={366} />
         </Field>
-        <button type="submit" disabled={form.busy}>
-          New token
-        </button>
-        <FormError error={form.formError} />
+        <FormSubmit label="New token" form={form} />
       </form>
       <Paged<Token>
         path="/user/tokens"
@@ -191,16 +181,11 @@ function ChangePassword() {
             onChange={(e) => setRepeat(e.target.value)}
           />
         </Field>
-        <button type="submit" disabled={form.busy}>
-          Change password
-        </button>
-        {done ? (
-          <span className="muted" role="status">
-            {' '}
-            Changed; your other sessions have ended.
-          </span>
-        ) : null}
-        <FormError error={form.formError} />
+        <FormSubmit
+          label="Change password"
+          form={form}
+          status={done ? 'Changed; your other sessions have ended.' : undefined}
+        />
       </form>
     </section>
   );
