@@ -93,17 +93,7 @@ function Users() {
         className="inline"
         aria-label="new user"
         noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          void form
-            .submit((input) => api.post('/users', input))
-            .then((ok) => {
-              if (ok) {
-                form.reset();
-                reload();
-              }
-            });
-        }}
+        onSubmit={form.submitNew((input) => api.post('/users', input), reload)}
       >
         <Field label="Username" error={form.errors.username}>
           <input

@@ -171,6 +171,15 @@ function SettingsForm(props: { project: string; settings: BuildSettings; onSaved
     setSaved(false);
     form.set(name, e.target.value);
   };
+  const check = (name: string) => ({
+    type: 'checkbox',
+    name,
+    checked: Boolean(form.values[name]),
+    onChange: (e: { target: { checked: boolean } }) => {
+      setSaved(false);
+      form.set(name, e.target.checked);
+    },
+  });
   const compileOn = Boolean(form.values.compileOn);
   return (
     <form
@@ -195,15 +204,7 @@ function SettingsForm(props: { project: string; settings: BuildSettings; onSaved
         <input name="contextPath" value={value('contextPath')} onChange={change('contextPath')} />
       </Field>
       <Field label="Compile before the image build" error={errorAt(form.errors, 'compile')}>
-        <input
-          type="checkbox"
-          name="compileOn"
-          checked={compileOn}
-          onChange={(e) => {
-            setSaved(false);
-            form.set('compileOn', e.target.checked);
-          }}
-        />
+        <input {...check('compileOn')} />
       </Field>
       {compileOn ? (
         <fieldset className="compile">
@@ -263,15 +264,7 @@ function SettingsForm(props: { project: string; settings: BuildSettings; onSaved
         />
       </Field>
       <Field label="Build tag pushes" error={errorAt(form.errors, 'buildTags')}>
-        <input
-          type="checkbox"
-          name="buildTags"
-          checked={Boolean(form.values.buildTags)}
-          onChange={(e) => {
-            setSaved(false);
-            form.set('buildTags', e.target.checked);
-          }}
-        />
+        <input {...check('buildTags')} />
       </Field>
       <Field label="Timeout (seconds)" error={errorAt(form.errors, 'timeoutSeconds')} hint="30 to 86400">
         <input

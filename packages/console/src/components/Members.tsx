@@ -80,17 +80,7 @@ export function Members(props: { apiPath: string; canManage: boolean }) {
           className="inline"
           aria-label="add member"
           noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            void form
-              .submit((input) => api.post(`${props.apiPath}/members`, input))
-              .then((ok) => {
-                if (ok) {
-                  form.reset();
-                  members.reload();
-                }
-              });
-          }}
+          onSubmit={form.submitNew((input) => api.post(`${props.apiPath}/members`, input), members.reload)}
         >
           <Field label="Username" error={form.errors.username}>
             <input

@@ -91,17 +91,13 @@ function CreateForm<T>(props: { spec: KindSpec<T>; path: string; onCreated: () =
     <form
       className="create"
       aria-label={`new ${spec.title.toLowerCase()}`}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void form
-          .submit((input) => api.post(props.path, input))
-          .then((ok) => {
-            if (!ok) return;
-            form.reset();
-            setOpen(false);
-            props.onCreated();
-          });
-      }}
+      onSubmit={form.submitNew(
+        (input) => api.post(props.path, input),
+        () => {
+          setOpen(false);
+          props.onCreated();
+        },
+      )}
     >
       {spec.createFields.map((f) => (
         <Field key={f.name} label={f.label} error={form.errors[f.name]} {...(f.hint ? { hint: f.hint } : {})}>

@@ -39,17 +39,10 @@ export function Robots(props: { apiPath: string; owner: keyof typeof DEFAULT_ACT
         className="inline"
         aria-label="new robot"
         noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          void form
-            .submit(async (input) => setCreated(await api.post<CreatedRobot>(path, input)))
-            .then((ok) => {
-              if (ok) {
-                form.reset();
-                robots.reload();
-              }
-            });
-        }}
+        onSubmit={form.submitNew(
+          async (input) => setCreated(await api.post<CreatedRobot>(path, input)),
+          robots.reload,
+        )}
       >
         <Field label="Robot name" error={form.errors.name}>
           <input

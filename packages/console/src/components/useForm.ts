@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import type { z } from 'zod';
 import { ApiError } from '../api.ts';
 
@@ -52,5 +52,19 @@ export function useForm<S extends z.ZodType>(
     }
   }
 
-  return { values, set, errors, formError, busy, submit, reset: () => setValues(initial) };
+  const reset = () => setValues(initial);
+
+  /** `onSubmit` of a form that creates something: sends and, once it is made, clears the form and calls `created`. */
+  const submitNew =
+    (send: (input: z.infer<S>) => Promise<unknown>, created: () => void) => (e: FormEvent) => {
+      e.preventDefault();
+      void submit(send).then((ok) => {
+        if (ok) {
+          reset();
+          created();
+        }
+      });
+    };
+
+  return { values, set, errors, formError, busy, submit, reset, submitNew };
 }

@@ -91,17 +91,10 @@ function NewRepository(props: { group: string; onCreated: () => void }) {
       className="inline"
       aria-label="new repository"
       noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        void form
-          .submit((input) => api.post(`/image-groups/${seg(props.group)}/repositories`, input))
-          .then((ok) => {
-            if (ok) {
-              form.reset();
-              props.onCreated();
-            }
-          });
-      }}
+      onSubmit={form.submitNew(
+        (input) => api.post(`/image-groups/${seg(props.group)}/repositories`, input),
+        props.onCreated,
+      )}
     >
       <Field label="Repository name" error={form.errors.name}>
         <input

@@ -49,17 +49,10 @@ function AccessTokens() {
         className="inline"
         aria-label="new access token"
         noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          void form
-            .submit(async (input) => setCreated(await api.post<CreatedToken>('/user/tokens', input)))
-            .then((ok) => {
-              if (ok) {
-                form.reset();
-                reload();
-              }
-            });
-        }}
+        onSubmit={form.submitNew(
+          async (input) => setCreated(await api.post<CreatedToken>('/user/tokens', input)),
+          reload,
+        )}
       >
         <Field label="Token name" error={form.errors.name}>
           <input
