@@ -7,14 +7,12 @@
 //   token_check_p50/p99 GET /api/v1/user: bearer token lookup + the smallest answer
 //   login_p50           POST /api/v1/session: scrypt verification + a session row
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { join } from 'node:path';
 import { CLIENT_HEADER, hashPassword, openDatabase } from '@leengine/core';
-import { freePort, ManagedProcess, makeWorkDir, Testbed, waitUntilReady } from '@leengine/testbed';
+import { freePort, type ManagedProcess, makeWorkDir, Testbed } from '@leengine/testbed';
+import { keepAliveClient, startCoreProcess } from './coreProcess.ts';
 import { figure, isQuick, quantile } from './stats.ts';
 
 const quick = isQuick();
-const root = join(import.meta.dirname, '..', '..');
 const USERS = 1000;
 const APPLICATIONS = 10_000;
 const MEMBERSHIPS = 50_000;
@@ -24,42 +22,7 @@ const SEQUENTIAL = quick ? 300 : 2000;
 const CONCURRENT = quick ? 1000 : 6000;
 const TOKEN_USERS = 20;
 
-interface Answer {
-  status: number;
-  body: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
-function call(port: number, method: string, path: string, headers: Record<string, string>, body?: string) {
-  return new Promise<Answer>((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        headers: body ? { ...headers, 'content-type': 'application/json' } : headers,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            headers: res.headers,
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const { call, destroy } = keepAliveClient(CONCURRENCY);
 
 async function timedCall(port: number, path: string, token: string, expectStatus = 200): Promise<number> {
   const started = performance.now();
@@ -83,19 +46,8 @@ try {
   const postgres = await testbed.postgres();
   const url = await postgres.createDatabase('bench_api');
   const port = await freePort();
-  core = ManagedProcess.start({
-    component: 'leengine-core',
-    argv: [process.execPath, join(root, 'packages/core/src/main.ts')],
-    cwd: root,
-    logFile: join(workDir.path, 'core.log'),
-    // warn: no per-request log lines (they would be measured too).
-    env: { ...process.env, DATABASE_URL: url, LEENGINE_PORT: String(port), LOG_LEVEL: 'warn' },
-  });
+  core = await startCoreProcess({ port, dir: workDir.path, env: { DATABASE_URL: url } });
   const started = core;
-  await waitUntilReady(started, async () => (await call(port, 'GET', '/readyz', {})).status === 200, {
-    timeoutMs: 60_000,
-    what: `GET /readyz on 127.0.0.1:${port}`,
-  });
 
   // Seed in SQL (core applied the migrations at start). One scrypt hash for everyone:
   // hashing 1,000 passwords would only time scrypt.
@@ -218,7 +170,7 @@ try {
   if (core) process.stderr.write(`core log:\n${core.tail(30)}\n`);
   process.exitCode = 1;
 } finally {
-  agent.destroy();
+  destroy();
   await core?.stop();
   await testbed.stop();
   workDir.remove();

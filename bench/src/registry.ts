@@ -26,25 +26,16 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLIENT_HEADER, hashPassword, openDatabase } from '@leengine/core';
-import {
-  Buildah,
-  findBinary,
-  freePorts,
-  ManagedProcess,
-  makeWorkDir,
-  Testbed,
-  waitUntilReady,
-} from '@leengine/testbed';
+import { Buildah, findBinary, freePorts, type ManagedProcess, makeWorkDir, Testbed } from '@leengine/testbed';
+import { keepAliveClient, startCoreProcess } from './coreProcess.ts';
 import { figure, isQuick, quantile } from './stats.ts';
 
 const quick = isQuick();
 const tokensOnly = process.argv.includes('--tokens-only');
 const gcOnly = process.argv.includes('--gc-only');
-const root = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 const CONCURRENCY = 50;
 const TOKENS = quick ? 2000 : 20_000;
@@ -54,38 +45,7 @@ const IMAGE_MB = 50;
 const PASSWORD = 'bench password 1234';
 const SERVICE = 'leengine-registry';
 
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
-function call(port: number, method: string, path: string, headers: Record<string, string>, body?: string) {
-  return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>(
-    (resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          method,
-          path,
-          agent,
-          headers: body ? { ...headers, 'content-type': 'application/json' } : headers,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              body: Buffer.concat(chunks).toString('utf8'),
-              headers: res.headers,
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    },
-  );
-}
+const { call, destroy } = keepAliveClient(CONCURRENCY);
 
 /** `count` token requests, `concurrency` in flight; latencies in ms and the wall time. */
 async function tokenLoad(port: number, basic: string, count: number, concurrency: number) {
@@ -123,7 +83,7 @@ try {
   if (gcOnly) await gcFigures();
   else await coreFigures();
 } finally {
-  agent.destroy();
+  destroy();
   await core?.stop().catch(() => {});
   await testbed.stop();
   workDir.remove();
@@ -137,28 +97,11 @@ async function coreFigures(): Promise<void> {
   const keyDir = join(workDir.path, 'registry-token');
   const secret = randomBytes(24).toString('hex');
   // Core knows the registry it reads from only for tags; tokens need no registry URL.
-  core = ManagedProcess.start({
-    component: 'leengine-core',
-    argv: [
-      process.execPath,
-      ...(process.env.CORE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
-      join(root, 'packages/core/src/main.ts'),
-    ],
-    cwd: root,
-    logFile: join(workDir.path, 'core.log'),
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      LEENGINE_PORT: String(port),
-      LOG_LEVEL: 'warn',
-      REGISTRY_TOKEN_KEY_DIR: keyDir,
-      REGISTRY_NOTIFICATION_SECRET: secret,
-    },
-  });
-  const started = core;
-  await waitUntilReady(started, async () => (await call(port, 'GET', '/readyz', {})).status === 200, {
-    timeoutMs: 60_000,
-    what: `GET /readyz on 127.0.0.1:${port}`,
+  core = await startCoreProcess({
+    port,
+    dir: workDir.path,
+    env: { DATABASE_URL: url, REGISTRY_TOKEN_KEY_DIR: keyDir, REGISTRY_NOTIFICATION_SECRET: secret },
+    nodeOptions: process.env.CORE_NODE_OPTIONS?.split(' ').filter(Boolean),
   });
 
   // One user who owns group "bench" and its private repository "bench/app".
