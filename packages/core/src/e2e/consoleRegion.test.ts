@@ -65,6 +65,31 @@ async function tab(p: Page, name: string): Promise<void> {
   await p.getByRole('tab', { name }).click();
 }
 
+/** As the admin, on a resource page's Members tab: adds `username` with `role`. */
+async function addMember(path: string, username: string, role: string): Promise<void> {
+  await page.goto(`${base}${path}`);
+  await tab(page, 'Members');
+  const add = page.getByRole('form', { name: 'add member' });
+  await add.getByLabel('Username').fill(username);
+  await add.getByLabel('Role').selectOption(role);
+  await add.getByRole('button', { name: 'Add member' }).click();
+  await page.waitForSelector(`tr[data-member="${username}"]`);
+}
+
+/** Runs `steps` in a browser context of its own, signed in as bob (watched for errors too). */
+async function asBob(steps: (bob: Page) => Promise<void>): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const bob = await context.newPage();
+    watch(bob, 'bob');
+    await signIn(bob, 'bob', 'bob-password-123');
+    await steps(bob);
+    await bob.close();
+  } finally {
+    await context.close();
+  }
+}
+
 before(async () => {
   if (!existsSync(join(consoleDir, 'index.html'))) {
     const build = spawnSync('npm', ['run', 'build', '-w', '@leengine/console'], {
@@ -393,19 +418,8 @@ test('destructive actions ask first in a keyboard-usable alertdialog; Escape kee
 });
 
 test('a member with a narrower role sees the page without the actions their role lacks', async () => {
-  await page.goto(`${base}/applications/shop`);
-  await tab(page, 'Members');
-  const add = page.getByRole('form', { name: 'add member' });
-  await add.getByLabel('Username').fill('bob');
-  await add.getByLabel('Role').selectOption('reporter');
-  await add.getByRole('button', { name: 'Add member' }).click();
-  await page.waitForSelector('tr[data-member="bob"]');
-
-  const bobContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  try {
-    const bob = await bobContext.newPage();
-    watch(bob, 'bob');
-    await signIn(bob, 'bob', 'bob-password-123');
+  await addMember('/applications/shop', 'bob', 'reporter');
+  await asBob(async (bob) => {
     await bob.getByRole('link', { name: 'shop', exact: true }).first().click();
     await bob.waitForSelector('text=Your role');
     assert.match((await bob.locator('p.role').textContent()) ?? '', /reporter/);
@@ -438,10 +452,7 @@ test('a member with a narrower role sees the page without the actions their role
     await bob.waitForSelector('table.activity tbody tr');
     // No boss console for bob.
     assert.equal(await bob.getByRole('link', { name: 'Boss' }).count(), 0);
-    await bob.close();
-  } finally {
-    await bobContext.close();
-  }
+  });
 });
 
 test('a build is triggered from the console and its log streams live with each step’s duration; its tag can be deleted after confirming', async () => {
@@ -742,20 +753,8 @@ test('personal access tokens on the user’s page: created and shown once, it ca
 });
 
 test('a Reporter of the image group and the build project sees no robots and the build settings read-only', async () => {
-  for (const where of ['/images/apps', '/builds/web']) {
-    await page.goto(`${base}${where}`);
-    await tab(page, 'Members');
-    const add = page.getByRole('form', { name: 'add member' });
-    await add.getByLabel('Username').fill('bob');
-    await add.getByLabel('Role').selectOption('reporter');
-    await add.getByRole('button', { name: 'Add member' }).click();
-    await page.waitForSelector('tr[data-member="bob"]');
-  }
-  const bobContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  try {
-    const bob = await bobContext.newPage();
-    watch(bob, 'bob');
-    await signIn(bob, 'bob', 'bob-password-123');
+  for (const where of ['/images/apps', '/builds/web']) await addMember(where, 'bob', 'reporter');
+  await asBob(async (bob) => {
     await bob.goto(`${base}/images/apps`);
     await bob.getByRole('tab', { name: 'Members' }).waitFor();
     assert.equal(await bob.getByRole('tab', { name: 'Robots' }).count(), 0);
@@ -766,8 +765,5 @@ test('a Reporter of the image group and the build project sees no robots and the
     assert.equal(await bob.getByRole('form', { name: 'project settings' }).count(), 0);
     assert.equal(await bob.getByRole('form', { name: 'build settings' }).count(), 0);
     assert.equal(await bob.getByRole('button', { name: /webhook secret/ }).count(), 0);
-    await bob.close();
-  } finally {
-    await bobContext.close();
-  }
+  });
 });
