@@ -11,6 +11,7 @@ import {
   BuildTaskSchema,
   type FinishedEvent,
   parseBuildKey,
+  recordStep,
   resultKey,
   type StepRecord,
   taskPrefix,
@@ -174,25 +175,7 @@ export class BuildAgent {
     const steps: StepRecord[] = [];
     let commit: { commit?: string; dockerfileSha256?: string } = {};
     const emit = (event: BuildEvent): void => {
-      if (event.type === 'step-started')
-        steps.push({
-          step: event.step,
-          startedAt: event.at,
-          finishedAt: null,
-          durationMs: null,
-          ok: null,
-          skipped: false,
-        });
-      if (event.type === 'step-finished') {
-        const s = steps.findLast((x) => x.step === event.step);
-        if (s)
-          Object.assign(s, {
-            finishedAt: event.at,
-            durationMs: event.durationMs,
-            ok: event.ok,
-            skipped: !!event.skipped,
-          });
-      }
+      recordStep(steps, event);
       if (event.type === 'commit')
         commit = {
           commit: event.commit,

@@ -34,6 +34,7 @@ export {
   type FinishedEvent,
   parseBuildKey,
   RepoPathSchema,
+  recordStep,
   resultKey,
   STEP_NAMES,
   type StepName,

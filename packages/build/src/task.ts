@@ -166,6 +166,33 @@ export const BuildEventSchema = z.discriminatedUnion('type', [
   FinishedEventSchema,
 ]);
 export type BuildEvent = z.infer<typeof BuildEventSchema>;
+
+/**
+ * Applies a step event to a build's step records: `step-started` opens a record,
+ * `step-finished` closes the step's last one; other events leave them alone. The agent
+ * keeps its own record with it, and core its stored one.
+ */
+export function recordStep(steps: StepRecord[], event: BuildEvent): void {
+  if (event.type === 'step-started')
+    steps.push({
+      step: event.step,
+      startedAt: event.at,
+      finishedAt: null,
+      durationMs: null,
+      ok: null,
+      skipped: false,
+    });
+  if (event.type === 'step-finished') {
+    const s = steps.findLast((x) => x.step === event.step);
+    if (s)
+      Object.assign(s, {
+        finishedAt: event.at,
+        durationMs: event.durationMs,
+        ok: event.ok,
+        skipped: !!event.skipped,
+      });
+  }
+}
 export type FinishedEvent = z.infer<typeof FinishedEventSchema>;
 
 /** What an agent keeps under `resultKey` until core has the outcome (or the key's lease ends). */

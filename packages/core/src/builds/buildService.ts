@@ -6,6 +6,7 @@ import {
   BuildResultSchema,
   type BuildTask,
   BuildTaskSchema,
+  recordStep,
   resultKey,
 } from '@leengine/build';
 import {
@@ -399,28 +400,14 @@ export class BuildService {
           case 'started':
             break;
           case 'step-started':
-            steps.push({
-              step: event.step,
-              startedAt: event.at,
-              finishedAt: null,
-              durationMs: null,
-              ok: null,
-              skipped: false,
-            });
+            recordStep(steps, event);
             lines.push({ step: event.step, text: `==> ${event.step}\n` });
             break;
           case 'output':
             lines.push({ step: event.step, text: event.text });
             break;
           case 'step-finished': {
-            const s = steps.findLast((x) => x.step === event.step);
-            if (s)
-              Object.assign(s, {
-                finishedAt: event.at,
-                durationMs: event.durationMs,
-                ok: event.ok,
-                skipped: !!event.skipped,
-              });
+            recordStep(steps, event);
             const took = event.skipped ? 'skipped' : `${(event.durationMs / 1000).toFixed(1)} s`;
             lines.push({
               step: event.step,
