@@ -60,6 +60,12 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.string().default('info'),
 });
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    `usage: build-agent (no arguments; configured by environment, see docs/builds.md)\n  ${Object.keys(ConfigSchema.shape).join('\n  ')}\n`,
+  );
+  process.exit(0);
+}
 const parsed = ConfigSchema.safeParse(process.env);
 if (!parsed.success) {
   for (const issue of parsed.error.issues)

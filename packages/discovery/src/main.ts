@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // leengine-discovery --etcd URL --cell NAME=KUBECONFIG [--cell ...]
 //   Watches every cell and keeps the SLB domains' upstreams in etcd until SIGTERM/SIGINT.
 import { parseArgs } from 'node:util';
@@ -7,13 +6,22 @@ import { Etcd3 } from 'etcd3';
 import { pino } from 'pino';
 import { Discovery } from './discovery.ts';
 
+const USAGE = `usage: leengine-discovery [--etcd URL] --cell NAME=KUBECONFIG [--cell ...] [--log-level LEVEL]
+  Watches every cell and keeps the SLB domains' upstreams in etcd until SIGTERM/SIGINT.
+  --etcd defaults to $LEENGINE_ETCD, else http://127.0.0.1:2379.
+`;
 const { values } = parseArgs({
   options: {
     etcd: { type: 'string', default: process.env.LEENGINE_ETCD ?? 'http://127.0.0.1:2379' },
     cell: { type: 'string', multiple: true, default: [] },
     'log-level': { type: 'string', default: 'info' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const log = pino({ level: values['log-level'], base: { component: 'discovery' } });
 const cells = values.cell.map((spec) => {
   const [name, path] = spec.split('=');

@@ -9,8 +9,16 @@ const { values } = parseArgs({
     'token-file': { type: 'string' },
     node: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    'usage: leengine-ipam-agent [--port 7471] [--token-file PATH] [--node NAME] [--log-level LEVEL]\n' +
+      '  The per-node agent behind leengine-cni (docs/ipam.md); runs until SIGTERM/SIGINT.\n',
+  );
+  process.exit(0);
+}
 const log = pino({ level: values['log-level'], base: { component: 'ipam-agent' } });
 const agent = await IpamAgent.start({
   port: Number(values.port),

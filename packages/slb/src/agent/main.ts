@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // leengine-slb-agent --config FILE [--etcd URL] [--bootstrap]
 //   Applies an SLB group's etcd prefix to this host's nginx until SIGTERM/SIGINT.
 //   --bootstrap only writes the first generation (so that nginx can be started on
@@ -10,14 +9,25 @@ import { pino } from 'pino';
 import { AgentSettingsSchema } from './agentSettings.ts';
 import { SlbAgent } from './slbAgent.ts';
 
+const USAGE = `usage: leengine-slb-agent --config FILE [--etcd URL] [--bootstrap] [--log-level LEVEL]
+  Applies an SLB group's etcd prefix to this host's nginx until SIGTERM/SIGINT.
+  --config     JSON agent settings (docs/slb.md)
+  --etcd       defaults to $LEENGINE_ETCD, else http://127.0.0.1:2379
+  --bootstrap  only write the first generation and exit
+`;
 const { values } = parseArgs({
   options: {
     config: { type: 'string' },
     etcd: { type: 'string', default: process.env.LEENGINE_ETCD ?? 'http://127.0.0.1:2379' },
     bootstrap: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const log = pino({ level: values['log-level'], base: { component: 'slb-agent' } });
 if (!values.config) {
   log.fatal('--config FILE is required (JSON agent settings)');
