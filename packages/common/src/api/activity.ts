@@ -23,10 +23,14 @@ export const ActivitySchema = z
   .meta({ id: 'Activity' });
 export type Activity = z.infer<typeof ActivitySchema>;
 
-/** Activity actions the operation statistics count (written by later capabilities). */
+/**
+ * Activity actions the operation statistics count: requests the platform accepted
+ * (`result: succeeded` in the activity record), whatever the operation's outcome later;
+ * a rollback deploys a version, so it counts as a deploy.
+ */
 export const COUNTED_OPERATIONS = {
-  deploys: { kind: 'application', action: 'deploy' },
-  scalings: { kind: 'application', action: 'scale' },
-  builds: { kind: 'build-project', action: 'trigger-build' },
-  imagePushes: { kind: 'image-repository', action: 'push' },
-} as const satisfies Record<string, { kind: ActivityKind; action: string }>;
+  deploys: { kind: 'application', actions: ['deploy', 'rollback'] },
+  scalings: { kind: 'application', actions: ['scale'] },
+  builds: { kind: 'build-project', actions: ['trigger-build'] },
+  imagePushes: { kind: 'image-repository', actions: ['push'] },
+} as const satisfies Record<string, { kind: ActivityKind; actions: readonly string[] }>;

@@ -13,7 +13,10 @@ export const OperationStatsQuerySchema = z
   });
 export type OperationStatsQuery = z.infer<typeof OperationStatsQuerySchema>;
 
-/** Per day (UTC), how often each counted operation succeeded. */
+/**
+ * Per day (UTC), how many requests of each counted operation the platform accepted
+ * (deploys include rollbacks; an accepted deploy counts even if it fails later).
+ */
 export const OperationStatsSchema = z
   .object({
     days: z.array(

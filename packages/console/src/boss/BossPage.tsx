@@ -49,6 +49,9 @@ function Statistics() {
   return (
     <section aria-labelledby="stats-title">
       <h2 id="stats-title">Operation frequency (last 30 days)</h2>
+      <p className="muted">
+        Requests per day the platform accepted, whatever their outcome; rollbacks count as deploys.
+      </p>
       {summary.data ? (
         <p className="summary">
           {Object.entries(summary.data).map(([k, v]) => (
@@ -62,7 +65,7 @@ function Statistics() {
         <Bars
           rows={stats.data.days.map((d) => ({ ...d, label: d.day }))}
           series={[
-            { key: 'deploys', title: 'deploys', color: '#2f6fde' },
+            { key: 'deploys', title: 'deploys (incl. rollbacks)', color: '#2f6fde' },
             { key: 'builds', title: 'builds', color: '#e08a1e' },
             { key: 'imagePushes', title: 'image pushes', color: '#2e9d5b' },
             { key: 'scalings', title: 'scalings', color: '#9b59b6' },

@@ -30,10 +30,12 @@ async function record(
   });
 }
 
-test('operation statistics count succeeded deploys, builds, pushes and scalings per UTC day', async () => {
+test('operation statistics count accepted requests per UTC day: deploys (rollbacks too), builds, pushes, scalings; not refusals', async () => {
   await record('2025-03-01T00:00:00Z', 'application', 'deploy');
   await record('2025-03-01T23:59:59Z', 'application', 'deploy');
-  await record('2025-03-01T12:00:00Z', 'application', 'deploy', 'failed');
+  await record('2025-03-01T13:00:00Z', 'application', 'rollback'); // deploys a version: a deploy
+  await record('2025-03-01T12:00:00Z', 'application', 'deploy', 'failed'); // refused (role, quota)
+  await record('2025-03-01T12:00:00Z', 'application', 'rollback', 'failed');
   await record('2025-03-01T12:00:00Z', 'application', 'scale');
   await record('2025-03-02T00:00:00Z', 'build-project', 'trigger-build');
   await record('2025-03-03T08:00:00Z', 'image-repository', 'push');
@@ -45,7 +47,7 @@ test('operation statistics count succeeded deploys, builds, pushes and scalings 
   const response = await tc.admin.get('/api/v1/statistics/operations?from=2025-03-01&to=2025-03-03');
   assert.equal(response.status, 200);
   assert.deepEqual(response.body.days, [
-    { day: '2025-03-01', deploys: 2, builds: 0, imagePushes: 0, scalings: 1 },
+    { day: '2025-03-01', deploys: 3, builds: 0, imagePushes: 0, scalings: 1 },
     { day: '2025-03-02', deploys: 0, builds: 1, imagePushes: 0, scalings: 0 },
     { day: '2025-03-03', deploys: 0, builds: 0, imagePushes: 2, scalings: 0 },
   ]);

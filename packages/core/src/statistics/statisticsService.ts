@@ -13,7 +13,10 @@ export interface StatisticsServiceDeps {
 }
 
 type Counted = keyof typeof COUNTED_OPERATIONS;
-const COUNTED = Object.entries(COUNTED_OPERATIONS) as [Counted, { kind: string; action: string }][];
+const COUNTED = Object.entries(COUNTED_OPERATIONS) as [
+  Counted,
+  { kind: string; actions: readonly string[] },
+][];
 
 /** Figures for the boss console (admins only), computed from the activity record. */
 export class StatisticsService {
@@ -27,13 +30,16 @@ export class StatisticsService {
     return new StatisticsService(deps);
   }
 
-  /** Per UTC day from `from` to `to` (inclusive): succeeded deploys, builds, image pushes, scalings. */
+  /**
+   * Per UTC day from `from` to `to` (inclusive): accepted requests to deploy (rollbacks
+   * included), build, push an image and scale; refused ones do not count.
+   */
   async operations(caller: Caller, query: OperationStatsQuery): Promise<OperationStats> {
     assertAdmin(caller);
     const params: unknown[] = [query.from, query.to];
-    const matches = COUNTED.map(([, { kind, action }]) => {
-      params.push(kind, action);
-      return `(resource_kind = $${params.length - 1} and action = $${params.length})`;
+    const matches = COUNTED.map(([, { kind, actions }]) => {
+      params.push(kind, actions);
+      return `(resource_kind = $${params.length - 1} and action = any($${params.length}::text[]))`;
     });
     const rows = await this.#db.query<{ day: string; kind: string; action: string; n: number }>(
       `select to_char((at at time zone 'UTC')::date, 'YYYY-MM-DD') as day, resource_kind as kind, action,
@@ -52,7 +58,9 @@ export class StatisticsService {
       const counts = Object.fromEntries(
         COUNTED.map(([name, op]) => [
           name,
-          rows.find((r) => r.day === day && r.kind === op.kind && r.action === op.action)?.n ?? 0,
+          rows
+            .filter((r) => r.day === day && r.kind === op.kind && op.actions.includes(r.action))
+            .reduce((n, r) => n + r.n, 0),
         ]),
       ) as Record<Counted, number>;
       days.push({ day, ...counts });
