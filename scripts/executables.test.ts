@@ -3,11 +3,24 @@
 // system's Node 20 is on PATH, as when systemd, kubelet or containerd start it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { globSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import {
+  closeSync,
+  globSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 
 const root = resolve(import.meta.dirname, '..');
+const temp = mkdtempSync(join(tmpdir(), 'leengine-executables-'));
+after(() => rmSync(temp, { recursive: true, force: true }));
 
 /** The executable's path and how npm links it (`node_modules/.bin/<name>`), if it does. */
 interface Executable {
@@ -62,9 +75,14 @@ test('every executable entry point is a bash wrapper that runs its code under th
     assert.equal(readFileSync(path, 'utf8').split('\n')[0], '#!/usr/bin/env bash', `${path}: first line`);
     if (linked) assert.equal(realpathSync(linked), path, `${linked} is npm's link to ${path}`);
     const { args, env, input } = invocation(name);
+    // stdin from a file, not Node's default socket pair: with a socket on stdin, bash
+    // reads ~/.bashrc, which could change PATH.
+    const inputFile = join(temp, `${name}.stdin`);
+    writeFileSync(inputFile, input ?? '');
+    const stdin = openSync(inputFile, 'r');
     const run = spawnSync(linked ?? path, args, {
       cwd: '/',
-      input,
+      stdio: [stdin, 'pipe', 'pipe'],
       encoding: 'utf8',
       env: {
         PATH: '/usr/bin:/bin',
@@ -73,6 +91,7 @@ test('every executable entry point is a bash wrapper that runs its code under th
         ...env,
       },
     });
+    closeSync(stdin);
     assert.equal(run.status, 0, `${name} exited ${run.status ?? run.signal}:\n${run.stderr}`);
     assert.match(run.stderr, /^runtime=v24\./m, `${name} runs under:\n${run.stderr}`);
     assert.match(

@@ -160,7 +160,9 @@ for t in "${TARGETS[@]}"; do
   log "building $name ($i/$n)..."
   start=$(date +%s)
   # a heartbeat, so a long compile is not mistaken for a hang
-  ( while sleep 60; do kill -0 $$ 2>/dev/null || exit 0; log "  ... still building $name ($(( $(date +%s) - start ))s)"; done ) &
+  # (sleep without our stdout/stderr: a killed ticker must not leave a sleep holding
+  # a caller's pipe open for up to a minute)
+  ( while sleep 60 >/dev/null 2>&1; do kill -0 $$ 2>/dev/null || exit 0; log "  ... still building $name ($(( $(date +%s) - start ))s)"; done ) &
   TICKER=$!
   rc=0
   ( cd "$HERE/$dir" && exec ${SETSID:+"$SETSID"} go build -mod=readonly -trimpath -buildvcs=false \
