@@ -1,6 +1,6 @@
 // bench/cell: warm cell start (to a Ready real node), Deployment -> 10 pods Ready on the
-// real kubelet (image present), scheduling throughput with KWOK nodes, and (with
-// --cold) the cold build of the Kubernetes binaries.
+// real kubelet (the image already pulled by an uncounted round on that node), scheduling
+// throughput with KWOK nodes, and (with --cold) the cold build of the Kubernetes binaries.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,9 +49,13 @@ try {
   figure('cell_start_warm', Number((quantile(starts, 0.5) / 1000).toFixed(1)), 's');
 
   if (cell) {
+    // Each cell's node has its own containerd: images pulled by other cells are not on
+    // this one. An uncounted first round pulls httpbox and pause into it, so the measured
+    // rounds start with the image present, as the pod-startup SLO assumes.
+    await tenPodsReady(cell, 'bench-pull');
     const latencies: number[] = [];
     for (let round = 0; round < (quick ? 1 : 5); round++)
-      latencies.push(...(await tenPodsReady(cell, round)));
+      latencies.push(...(await tenPodsReady(cell, `bench-${round}`)));
     figure('pods10_ready_p50', Math.round(quantile(latencies, 0.5)), 'ms');
     figure('pods10_ready_p99', Math.round(quantile(latencies, 0.99)), 'ms');
     await cell.stop();
@@ -63,12 +67,11 @@ try {
   await testbed.stop();
 }
 
-/** Creates a 10-replica Deployment; returns each pod's creation -> Ready latency (ms). */
-async function tenPodsReady(cell: CellHandle, round: number): Promise<number[]> {
+/** A 10-replica Deployment in a new namespace; each pod's creation -> Ready latency (ms). */
+async function tenPodsReady(cell: CellHandle, namespace: string): Promise<number[]> {
   const config = cell.kubeConfig();
   const core = config.makeApiClient(CoreV1Api);
   const apps = config.makeApiClient(AppsV1Api);
-  const namespace = `bench-${round}`;
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const created = Date.now();
   await apps.createNamespacedDeployment({
