@@ -17,8 +17,11 @@ const proxyFields = {
   connectTimeoutSeconds: bounded(1, 75),
   readTimeoutSeconds: bounded(1, 3600),
   sendTimeoutSeconds: bounded(1, 3600),
-  /** 0 disables the check (nginx's `client_max_body_size 0`). */
-  clientMaxBodySizeMb: bounded(0, 100),
+  /**
+   * At least 1: nginx reads `client_max_body_size 0` as "no limit", which only an admin
+   * may grant (`special.clientMaxBodySizeMb`).
+   */
+  clientMaxBodySizeMb: bounded(1, 100),
   websocket: z.boolean(),
   buffering: z.boolean(),
 };
@@ -90,6 +93,7 @@ export type Canary = z.output<typeof CanarySchema>;
  */
 export const SpecialSettingsSchema = z
   .object({
+    /** 0 lifts the limit (nginx's `client_max_body_size 0`): only admins may. */
     clientMaxBodySizeMb: bounded(0, 10_240).optional(),
     proxyBufferSizeKb: bounded(1, 1024).optional(),
     proxyBuffers: z

@@ -87,19 +87,23 @@ export const HeaderValueSchema = z
   .refine((v) => !v.includes('"') && !v.includes('\\'), { message: 'must not contain `"` or `\\`' })
   .refine((v) => v === v.trim(), { message: 'must not start or end with spaces' });
 
-export const RequestHeaderSchema = z.object({
-  name: HeaderNameSchema.refine((n) => !RESERVED_REQUEST_HEADERS.has(n.toLowerCase()), {
-    message: 'is set by the platform and cannot be overridden',
-  }),
-  value: HeaderValueSchema,
-});
+export const RequestHeaderSchema = z
+  .object({
+    name: HeaderNameSchema.refine((n) => !RESERVED_REQUEST_HEADERS.has(n.toLowerCase()), {
+      message: 'is set by the platform and cannot be overridden',
+    }),
+    value: HeaderValueSchema,
+  })
+  .strict();
 
-export const ResponseHeaderSchema = z.object({
-  name: HeaderNameSchema.refine((n) => !RESERVED_RESPONSE_HEADERS.has(n.toLowerCase()), {
-    message: 'frames the response and cannot be set',
-  }),
-  value: HeaderValueSchema,
-});
+export const ResponseHeaderSchema = z
+  .object({
+    name: HeaderNameSchema.refine((n) => !RESERVED_RESPONSE_HEADERS.has(n.toLowerCase()), {
+      message: 'frames the response and cannot be set',
+    }),
+    value: HeaderValueSchema,
+  })
+  .strict();
 
 /** A token for canary header and cookie values: no spaces, no separators. */
 export const CanaryTokenSchema = z

@@ -216,6 +216,12 @@ test('the model refuses what no field may hold', () => {
     ],
     ['a timeout out of bounds', { ...base(), proxy: { readTimeoutSeconds: 100_000 } }],
     ['a negative body size', { ...base(), proxy: { clientMaxBodySizeMb: -1 } }],
+    // 0 is nginx's "no limit": only an admin's special setting may lift the cap.
+    ['an unlimited body size', { ...base(), proxy: { clientMaxBodySizeMb: 0 } }],
+    [
+      'an unlimited body size on a location',
+      { ...base(), locations: [{ path: '/upload', proxy: { clientMaxBodySizeMb: 0 } }] },
+    ],
     ['a fractional weight', { ...base(), canary: { version: 'v2', weight: 1.5 } }],
     ['the Host header', { ...base(), headers: { request: [{ name: 'Host', value: 'x' }] } }],
     ['a duplicate location', { ...base(), locations: [{ path: '/a' }, { path: '/a' }] }],
@@ -223,4 +229,23 @@ test('the model refuses what no field may hold', () => {
     ['a single-label domain', { ...base(), domain: 'localhost' }],
   ];
   for (const [what, input] of refused) assert.equal(DomainConfigSchema.safeParse(input).success, false, what);
+});
+
+test('an admin may lift the body size limit (special 0); a user may set 1 and up', () => {
+  const lifted = DomainConfigSchema.parse({ ...base(), special: { clientMaxBodySizeMb: 0 } });
+  assert.match(renderDomain(lifted, listen), /client_max_body_size 0m;/);
+  const smallest = DomainConfigSchema.parse({ ...base(), proxy: { clientMaxBodySizeMb: 1 } });
+  assert.match(renderDomain(smallest, listen), /client_max_body_size 1m;/);
+});
+
+test('header objects are strict: an unknown key is refused with its field path', () => {
+  for (const side of ['request', 'response'] as const) {
+    const input = { ...base(), headers: { [side]: [{ name: 'X-A', value: 'a', raw: 'return 200;' }] } };
+    const parsed = DomainConfigSchema.safeParse(input);
+    assert.equal(parsed.success, false, side);
+    const issue = parsed.error?.issues[0];
+    assert.equal(issue?.code, 'unrecognized_keys', side);
+    assert.deepEqual(issue?.path, ['headers', side, 0], side);
+    assert.match(issue?.message ?? '', /raw/, side);
+  }
 });
