@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { Discovery } from '@leengine/discovery';
 import { DomainConfigSchema, SlbAgent, SlbStore } from '@leengine/slb';
 import { httpGet, startSlbNginx, steadyLoad } from '@leengine/slb/testing';
@@ -11,7 +12,7 @@ import { finished, httpboxVersion, startCellRegion, until } from '../testing/cel
 const testbed = useTestbed();
 const log = pino({ level: 'silent' });
 
-test('through the SLB: a gray upgrade and a scale-down wait for the load balancer and drop no request', async () => {
+test('through the SLB: no failed request out of 20,000 during a gray upgrade and a scale-down; a terminating pod leaves at once; a refused admin setting is reported', async () => {
   const region = await startCellRegion(testbed, ['lb-a', 'lb-b'], { withEtcd: true });
   const { core, etcd } = region;
   const client = etcd.client();
@@ -39,12 +40,16 @@ test('through the SLB: a gray upgrade and a scale-down wait for the load balance
     assert.equal(first.status, 200, first.body);
     assert.match(first.body, /^v1-/);
 
+    // At least 20,000 requests at a steady 500/s on keep-alive connections, spanning the
+    // whole gray upgrade and the scale-down (the stream runs on until both are done).
     const stop = new AbortController();
     const load = steadyLoad({
       port: nginx.httpPort,
       host: 'shop.test',
-      rate: 40,
-      total: 1_000_000,
+      rate: 500,
+      total: 200_000,
+      minimum: 20_000,
+      maxInFlight: 32,
       signal: stop.signal,
     });
     const v2 = await alice.post('/api/v1/applications/shop/versions', httpboxVersion(region, { env: [] }));
@@ -55,21 +60,60 @@ test('through the SLB: a gray upgrade and a scale-down wait for the load balance
     const op3 = await finished(alice, 'shop', down.body.id);
     assert.equal(op3.state, 'succeeded', JSON.stringify(op3));
     assert.match(op3.steps[1].message, /2 instances out of the load balancer \(confirmed\)/);
-    await until(
-      'a few more requests',
-      async () => (await httpGet(nginx.httpPort, 'shop.test')).status === 200,
-    );
     stop.abort();
     const result = await load;
-    assert.ok(result.sent > 100, `sent ${result.sent}`);
+    assert.ok(result.sent >= 20_000, `sent ${result.sent}`);
     assert.equal(result.failed, 0, `failures: ${JSON.stringify(result.failures)}`);
+    assert.equal(result.ok, result.sent);
     const served = Object.keys(result.bodies);
+    assert.ok(
+      served.every((b) => /^v[12]-/.test(b)),
+      `every answer from a v1 or v2 pod: ${served.join(' ')}`,
+    );
     assert.ok(
       served.some((b) => b.startsWith('v1-')) && served.some((b) => b.startsWith('v2-')),
       served.join(' '),
     );
     const containers = (await alice.get('/api/v1/applications/shop/containers')).body.items as Json[];
     assert.equal(containers.length, 2);
+
+    // A pod deleted without draining first: discovery drops its address as soon as the
+    // pod is terminating, long before it is gone (httpd as PID 1 ignores SIGTERM, so the
+    // pod lives out its 60 s grace period).
+    const [doomed] = containers;
+    assert.ok(doomed);
+    const cell = region.cells.find((c) => c.name === doomed.cell);
+    assert.ok(cell);
+    const pods = cell.kubeConfig().makeApiClient(CoreV1Api);
+    await pods.deleteNamespacedPod({ name: doomed.name, namespace: 'shop', gracePeriodSeconds: 60 });
+    await until('the terminating pod out of the upstreams', async () => {
+      const upstreams = (await store.getUpstreams('public', 'shop.test'))?.value ?? [];
+      return upstreams.length > 0 && upstreams.every((u) => u.ip !== doomed.ip);
+    });
+    const terminating = await pods.readNamespacedPod({ name: doomed.name, namespace: 'shop' });
+    assert.ok(terminating.metadata?.deletionTimestamp, 'the pod is still there, terminating');
+
+    // An admin's special settings that nginx -t refuses (proxy_busy_buffers_size larger
+    // than the buffers allow): the agent keeps the last good config serving and the
+    // domain's view shows its error.
+    const reloads = agent.reloads;
+    const broken = await core.admin.put('/api/v1/applications/shop/domains/shop.test', {
+      special: { proxyBuffers: { count: 2, sizeKb: 4 }, proxyBusyBuffersSizeKb: 64 },
+    });
+    assert.equal(broken.status, 200, JSON.stringify(broken.body));
+    const view = await until('the agent error in the domain view', async () => {
+      const got = await alice.get('/api/v1/applications/shop/domains/shop.test');
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      return got.body.agents[0]?.error ? got.body : undefined;
+    });
+    assert.equal(view.agents.length, 1);
+    assert.equal(view.agents[0].host, 'slb-1');
+    assert.equal(view.agents[0].applied, false);
+    assert.match(view.agents[0].error, /proxy_busy_buffers_size/);
+    assert.equal(agent.reloads, reloads, 'the refused config was never loaded');
+    const still = await httpGet(nginx.httpPort, 'shop.test');
+    assert.equal(still.status, 200, still.body);
+    assert.match(still.body, /^v2-/);
   } finally {
     await discovery.stop();
     await agent.stop();

@@ -14,7 +14,9 @@ export interface LoadResult {
 /**
  * A steady, bounded request stream: `total` requests at `rate` per second to
  * 127.0.0.1:`port` with a Host header, on keep-alive connections. Stops early when
- * `signal` aborts. Never more than `maxInFlight` requests open at once.
+ * `signal` aborts, but not before `minimum` requests were sent (so a stream that must
+ * span some operations and count at least so many requests is stopped once both hold).
+ * Never more than `maxInFlight` requests open at once.
  */
 export async function steadyLoad(options: {
   port: number;
@@ -25,6 +27,7 @@ export async function steadyLoad(options: {
   maxInFlight?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
+  minimum?: number;
 }): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.maxInFlight ?? 64 });
   const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: {}, bodies: {}, seconds: 0 };
@@ -71,7 +74,8 @@ export async function steadyLoad(options: {
       req.end();
     });
   const interval = 1000 / options.rate;
-  while (result.sent < options.total && !options.signal?.aborted) {
+  const minimum = Math.min(options.minimum ?? 0, options.total);
+  while (result.sent < options.total && (!options.signal?.aborted || result.sent < minimum)) {
     const due = started + result.sent * interval;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
