@@ -153,3 +153,56 @@ async function until2<T>(call: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+test('a restarted agent resumes from its applied revision without listing; after a compaction it lists again', async () => {
+  const etcd = await testbed.etcd();
+  const client = etcd.client();
+  cleanup.push(() => client.close());
+  const store = SlbStore.create({ client });
+  await store.putGroup({ name: 'public', description: '', hosts: [] });
+  const nginx = await startSlbNginx(testbed);
+  const [r1, r2, r3] = await Promise.all([startBackend('r1'), startBackend('r2'), startBackend('r3')]);
+  cleanup.push(
+    () => r1.close(),
+    () => r2.close(),
+    () => r3.close(),
+  );
+  const domain = DomainConfigSchema.parse({ domain: 'r.example.com', group: 'public', application: 'r' });
+  await store.createDomain(domain);
+  const first = await SlbAgent.start({ settings: nginx.settings, client, log });
+  await first.waitForRevision(await store.putUpstreams('public', 'r.example.com', [peer(r1)]));
+  assert.equal(first.lists, 1, 'a fresh agent lists the group');
+  assert.equal((await httpGet(nginx.httpPort, 'r.example.com')).body, 'r1');
+  await first.stop();
+
+  // Stopped: a config change (needs a reload) and an upstream change (Lua) meanwhile.
+  await store.updateDomain({
+    ...domain,
+    headers: { request: [], response: [{ name: 'X-Resumed', value: 'yes' }] },
+  });
+  const changed = await store.putUpstreams('public', 'r.example.com', [peer(r2)]);
+  const second = await SlbAgent.start({ settings: nginx.settings, client, log });
+  cleanup.push(() => second.stop());
+  await second.waitForRevision(changed);
+  const resumed = await httpGet(nginx.httpPort, 'r.example.com');
+  assert.equal(resumed.body, 'r2');
+  assert.equal(resumed.headers['x-resumed'], 'yes');
+  assert.equal(second.lists, 0, 'it watched from its revision instead of listing');
+  await second.stop();
+
+  // Stopped again, and etcd compacts past the applied revision: the agent lists.
+  await store.updateDomain({
+    ...domain,
+    headers: { request: [], response: [{ name: 'X-Resumed', value: 'after-compaction' }] },
+  });
+  const latest = await store.putUpstreams('public', 'r.example.com', [peer(r3)]);
+  await client.kv.compact({ revision: String(latest), physical: true });
+  const third = await SlbAgent.start({ settings: nginx.settings, client, log });
+  cleanup.push(() => third.stop());
+  await third.waitForRevision(latest);
+  await until('r3 served with the new header', async () => {
+    const reply = await httpGet(nginx.httpPort, 'r.example.com');
+    return reply.body === 'r3' && reply.headers['x-resumed'] === 'after-compaction';
+  });
+  assert.equal(third.lists, 1, 'the compacted revision made it list the group');
+});

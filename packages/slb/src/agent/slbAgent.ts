@@ -17,6 +17,7 @@ import { renderControlBatch, renderDynamicState } from '../render/dynamicState.t
 import { type ListenContext, renderDomain } from '../render/renderDomain.ts';
 import { type MainContext, renderMain } from '../render/renderMain.ts';
 import { type AgentSettings, type AgentSettingsInput, AgentSettingsSchema } from './agentSettings.ts';
+import { readAppliedState, writeAppliedState } from './appliedState.ts';
 import { domainsInTestOutput, type Generation, LUA_DIR, NginxRuntime } from './nginxRuntime.ts';
 
 export interface SlbAgentDeps {
@@ -58,6 +59,10 @@ export class SlbAgent implements AsyncDisposable {
   /** Domain -> the config text nginx -t refused, and why. */
   readonly #rejected = new Map<string, { text: string; error: string }>();
   #knownRevision = 0;
+  /** The revision last written to the applied-state file. */
+  #persistedRevision = 0;
+  /** Times the group was listed whole (on start without applied state, after compaction or errors). */
+  #lists = 0;
   #dirty = false;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -126,13 +131,26 @@ export class SlbAgent implements AsyncDisposable {
     agent.#liveTexts = agent.runtime.liveDomains();
     agent.#generationNumber = agent.runtime.lastGenerationNumber();
     agent.#status.generation = agent.runtime.liveGeneration()?.id ?? '';
+    // Resume from the last applied revision with the snapshot it was rendered from; the
+    // watch lists the group only when there is none or etcd compacted that revision away.
+    const applied = readAppliedState(agent.settings.root, agent.settings.group);
+    if (applied) {
+      for (const [domain, raw] of applied.configs) agent.#configs.set(domain, raw);
+      for (const [domain, raw] of applied.upstreams) agent.#upstreams.set(domain, raw);
+      agent.#knownRevision = applied.revision;
+      agent.#persistedRevision = applied.revision;
+      agent.#log.info({ revision: applied.revision }, 'resuming from the applied revision');
+    }
     agent.#watch = PrefixWatch.start({
       client: agent.#client,
       prefix: slbKeys.group(agent.settings.group),
       log: agent.#log,
       onReset: (keys, revision) => agent.#onReset(keys, revision),
       onChanges: (changes, revision) => agent.#onChanges(changes, revision),
+      ...(applied ? { fromRevision: applied.revision } : {}),
     });
+    // Nginx may have restarted meanwhile (no pushed state): apply the snapshot at once.
+    if (applied) agent.#kick();
     agent.#verifyTimer = setInterval(() => void agent.#verify(), agent.settings.verifyIntervalMs);
     agent.#verifyTimer.unref();
     agent.#log.info({ root: agent.settings.root }, 'slb agent started');
@@ -147,6 +165,11 @@ export class SlbAgent implements AsyncDisposable {
   /** How long the last apply with a reload took, by step (for benchmarks and logs). */
   get lastApply(): ApplyTimings | undefined {
     return this.#lastApply;
+  }
+
+  /** Times this agent process listed the whole group (0 when it resumed and etcd kept the history). */
+  get lists(): number {
+    return this.#lists;
   }
 
   /** Reloads done by this agent process. */
@@ -194,6 +217,8 @@ export class SlbAgent implements AsyncDisposable {
   }
 
   #onReset(keys: KeyState[], revision: number): void {
+    this.#lists++;
+    this.#log.info({ revision, keys: keys.length }, 'listed the group');
     this.#configs.clear();
     this.#upstreams.clear();
     for (const kv of keys) this.#take(kv.key, kv.value);
@@ -371,12 +396,24 @@ export class SlbAgent implements AsyncDisposable {
       domainErrors,
       reloads: this.#reloads,
     };
+    this.#persist(revision, configs, upstreams);
     this.#report();
     for (const waiter of this.#revisionWaiters) {
       if (waiter.revision <= revision) {
         this.#revisionWaiters.delete(waiter);
         waiter.resolve();
       }
+    }
+  }
+
+  /** Keeps the applied revision and its snapshot on disk, for a restart to resume from. */
+  #persist(revision: number, configs: Map<string, string>, upstreams: Map<string, string>): void {
+    if (revision <= this.#persistedRevision) return;
+    try {
+      writeAppliedState(this.settings.root, { group: this.settings.group, revision, configs, upstreams });
+      this.#persistedRevision = revision;
+    } catch (error) {
+      this.#log.warn({ err: error, revision }, 'could not keep the applied state; a restart will list');
     }
   }
 
