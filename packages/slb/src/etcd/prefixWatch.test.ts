@@ -81,3 +81,24 @@ test('resuming from a compacted revision lists the prefix again', async () => {
   assert.ok(watch.revision >= last);
   await watch.stop();
 });
+
+test('resuming from a revision etcd has not reached (its data replaced) lists the prefix', async () => {
+  const client = (await testbed.etcd()).client();
+  clients.push(client);
+  const head = Number((await client.put('/q/a').value('1').exec()).header.revision);
+  const resets: KeyState[][] = [];
+  const watch = PrefixWatch.start({
+    client,
+    prefix: '/q/',
+    log,
+    fromRevision: head + 1000,
+    onReset: (keys) => resets.push(keys),
+    onChanges: () => {},
+  });
+  await until(() => resets.length === 1, 'a list instead of a watch of the future');
+  assert.deepEqual(
+    resets[0]?.map((k) => [k.key, k.value]),
+    [['/q/a', '1']],
+  );
+  await watch.stop();
+});

@@ -24,7 +24,8 @@ export interface PrefixWatchOptions {
   backoffMs?: number;
   /**
    * The caller already holds the prefix as of this revision (kept from an earlier run):
-   * watch from the next one instead of listing first. If etcd compacted it, list.
+   * watch from the next one instead of listing first. If etcd compacted it, or has not
+   * reached it (another cluster), list.
    */
   fromRevision?: number;
 }
@@ -69,9 +70,17 @@ export class PrefixWatch {
     const initialBackoff = this.#options.backoffMs ?? 200;
     let backoff = initialBackoff;
     let needList = this.#options.fromRevision === undefined;
+    let checkHead = !needList;
     if (!needList) this.#revision = this.#options.fromRevision ?? 0;
     while (!this.#stopped) {
       try {
+        if (checkHead) {
+          // A revision etcd has not reached yet means another cluster (its data replaced):
+          // a watch would wait for it in vain.
+          const head = Number((await this.#options.client.get(prefix).exec()).header.revision);
+          if (head < this.#revision) needList = true;
+          checkHead = false;
+        }
         if (needList) {
           const response = await this.#options.client.getAll().prefix(prefix).exec();
           const revision = Number(response.header.revision);
