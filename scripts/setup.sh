@@ -23,8 +23,9 @@ install_debian_packages() {
   for p in "${DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
-  # kubectl: any will do for the tests' basic calls; some images ship one from another
-  # package (which Debian's kubernetes-client would conflict with).
+  # kubectl: Debian's kubernetes-client (v1.20.2) works with the v1.31 cells for what the
+  # tests do; some images ship another one (a /usr/bin/kubectl from another package,
+  # which kubernetes-client would conflict with). See docs/cells.md.
   command -v kubectl >/dev/null || missing+=(kubernetes-client)
   if [ ${#missing[@]} -eq 0 ]; then
     say "Debian packages: all ${#DEBIAN_PACKAGES[@]} present"

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -116,18 +117,45 @@ test('two cells run real pods: Ready on the real kubelet, reachable by pod IP, r
   }
 });
 
-test('kubectl works with the written kubeconfig', async () => {
-  const etcd = await testbed.etcd();
-  const cell = await testbed.cell({ name: 'kubectl', etcd, nodes: 0 });
-  const { stdout } = await promisify(execFile)('kubectl', [
-    '--kubeconfig',
-    cell.kubeconfig,
-    'get',
-    'namespaces',
-    '-o',
-    'jsonpath={.items[*].metadata.name}',
+test('kubectl works with the written kubeconfig: nodes, pods, apply of a Deployment', async () => {
+  // The `kubectl` on PATH, as scripts/setup.sh guarantees one (Debian's kubernetes-client
+  // 1.20 when none is there; see docs/cells.md for the versions checked).
+  const kubectl = async (...args: string[]) =>
+    (await promisify(execFile)('kubectl', ['--kubeconfig', cell.kubeconfig, ...args])).stdout;
+  const [etcd, registry] = await Promise.all([testbed.etcd(), testbed.registry()]);
+  const cell = await testbed.cell({ name: 'kubectl', etcd, registry });
+  const namespaces = await kubectl('get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}');
+  assert.deepEqual(namespaces.split(' ').sort(), [
+    'default',
+    'kube-node-lease',
+    'kube-public',
+    'kube-system',
   ]);
-  assert.deepEqual(stdout.split(' ').sort(), ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+  assert.match(await kubectl('get', 'nodes', '--no-headers'), /^kubectl-node\s+Ready\s/);
+
+  const manifest = join(cell.dir, 'web.yaml');
+  writeFileSync(
+    manifest,
+    `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: httpbox, image: ${JSON.stringify(cell.images?.httpbox)}}
+`,
+  );
+  assert.match(await kubectl('apply', '-f', manifest), /deployment\.apps\/web created/);
+  await kubectl('rollout', 'status', 'deployment/web', '--timeout=90s');
+  const pods = (await kubectl('get', 'pods', '-A', '--no-headers')).trim().split('\n');
+  assert.equal(pods.length, 2, pods.join('\n'));
+  for (const line of pods) assert.match(line, /^default\s+web-\S+\s+1\/1\s+Running\s/);
+
   const version = JSON.parse((await cell.request('/version')).body) as { gitVersion: string };
   assert.match(version.gitVersion, /^v1\.\d+\.\d+$/, 'the apiserver reports its real release version');
 });
