@@ -38,7 +38,17 @@ function* sourceFiles(dir: string): Generator<string> {
   }
 }
 
-const IMPORT = /(?:^|\s)(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+// `import … from 'x'`, `export … from 'x'` (also `type`, `*`, multi-line), bare
+// `import 'x'`, dynamic `import('x')` and `require('x')`.
+const IMPORT = new RegExp(
+  [
+    /(?:^|[\s;])(?:import|export)\s[^'"]*?\bfrom\s*['"]([^'"]+)['"]/.source,
+    /(?:^|[\s;])import\s*['"]([^'"]+)['"]/.source,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/.source,
+    /\brequire\(\s*['"]([^'"]+)['"]\s*\)/.source,
+  ].join('|'),
+  'gm',
+);
 
 export function violations(packages: PackageInfo[]): string[] {
   const byName = new Map(packages.map((p) => [p.name, p]));
@@ -49,7 +59,7 @@ export function violations(packages: PackageInfo[]): string[] {
       if (file.endsWith('.test.ts')) continue;
       const text = readFileSync(file, 'utf8');
       for (const match of text.matchAll(IMPORT)) {
-        const spec = match[1] ?? match[2] ?? '';
+        const spec = match[1] ?? match[2] ?? match[3] ?? match[4] ?? '';
         const where = relative(root, file);
         if (spec.startsWith('.')) {
           const target = resolve(dirname(file), spec);
