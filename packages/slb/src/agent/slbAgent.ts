@@ -610,7 +610,8 @@ export interface ApplyTimings {
   totalMs: number;
 }
 
-function mainContext(settings: AgentSettings, runtime: NginxRuntime, id: string): MainContext {
+/** The main config's context for generation `id` of this host (what `renderMain` renders). */
+export function mainContext(settings: AgentSettings, runtime: NginxRuntime, id: string): MainContext {
   return {
     root: settings.root,
     genDir: runtime.genDir(id),

@@ -2,11 +2,25 @@
 // CVE-2023-5043/5044 annotation injection, CVE-2025-1974 config injection through
 // nginx -t): every user-settable string field gets hostile values. Each must be rejected
 // by the model, or rendered so that nginx reads it as one string: same directives, same
-// blocks, no new variables; and the other domains' files stay byte-for-byte the same.
+// blocks, no new variables; and the rest of the staged generation (main config, Lua,
+// other domains' files) stays byte-for-byte the same and passes nginx -t.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { test } from 'node:test';
-import { type DomainConfigInput, DomainConfigSchema, hasControlCharacters } from '@leengine/common';
+import {
+  type DomainConfig,
+  type DomainConfigInput,
+  DomainConfigSchema,
+  hasControlCharacters,
+} from '@leengine/common';
+import { findBinary, makeWorkDir } from '@leengine/testbed';
+import { AgentSettingsSchema } from '../agent/agentSettings.ts';
+import { NginxRuntime } from '../agent/nginxRuntime.ts';
+import { mainContext } from '../agent/slbAgent.ts';
+import { renderControlBatch, renderDynamicState } from './dynamicState.ts';
 import { renderDomain } from './renderDomain.ts';
+import { renderMain } from './renderMain.ts';
 
 const listen = { http: ['127.0.0.1:8080'], https: ['127.0.0.1:8443'], certDir: '/etc/leengine/slb/certs' };
 
@@ -79,6 +93,30 @@ const NEIGHBOURS: DomainConfigInput[] = [
     group: 'public',
     application: 'b',
     headers: { response: [{ name: 'X-B', value: 'b' }] },
+  },
+  {
+    domain: 'c.example.com',
+    group: 'public',
+    application: 'c',
+    locations: [
+      { path: '/' },
+      { path: '/upload', match: 'exact', proxy: { clientMaxBodySizeMb: 50, buffering: false } },
+    ],
+    proxy: { readTimeoutSeconds: 30, websocket: true },
+    headers: { request: [{ name: 'X-Team', value: 'c; {d} #e $f' }] },
+    canary: { version: 'v2', weight: 10, header: { name: 'X-Canary', value: 'on' } },
+  },
+  {
+    domain: 'd.example.com',
+    group: 'public',
+    application: 'd',
+    canary: { version: 'v3', cookie: { name: 'beta', value: 'yes' } },
+    special: {
+      clientMaxBodySizeMb: 0,
+      proxyBuffers: { count: 8, sizeKb: 8 },
+      allowCidrs: ['10.0.0.0/8'],
+      nextUpstreamTries: 3,
+    },
   },
 ];
 
@@ -154,20 +192,156 @@ function variablesIn(text: string): Set<string> {
   return new Set([...text.matchAll(/\$\{?([A-Za-z0-9_]+)/g)].map((m) => m[1] as string));
 }
 
-test('injection fuzz: every hostile value is rejected or rendered inert, neighbours unchanged', () => {
-  const neighboursBefore = NEIGHBOURS.map((n) => renderDomain(DomainConfigSchema.parse(n), listen));
+/**
+ * A host's staging area, as the agent has it: the whole generation (nginx.conf, lua/,
+ * domains/<domain>.conf) is written by `NginxRuntime.stage` and checked by nginx -t.
+ */
+function stagingHost() {
+  const work = makeWorkDir('slb-fuzz');
+  const settings = AgentSettingsSchema.parse({
+    group: 'public',
+    host: 'slb-1',
+    root: work.path,
+    nginxBinary: findBinary('nginx', 'nginx'),
+    http: ['127.0.0.1:18080'],
+    https: ['127.0.0.1:18443'],
+    metrics: '127.0.0.1:19145',
+    certDir: join(work.path, 'certs'),
+    dropPrivileges: false,
+  });
+  const runtime = NginxRuntime.create({ root: settings.root, binary: settings.nginxBinary });
+  runtime.ensureLayout(false);
+  const hostListen = { http: settings.http, https: settings.https, certDir: settings.certDir };
+  const main = renderMain(mainContext(settings, runtime, 'g1'));
+  const neighbours = new Map(
+    NEIGHBOURS.map((n) => {
+      const config = DomainConfigSchema.parse(n);
+      return [config.domain, renderDomain(config, hostListen)];
+    }),
+  );
+  return {
+    work,
+    runtime,
+    /** Stages the neighbours and `config` as generation g1 (always the same id and dir). */
+    stage(config: DomainConfig) {
+      const domains = new Map(neighbours);
+      domains.set(config.domain, renderDomain(config, hostListen));
+      return runtime.stage('g1', main, domains, new Map());
+    },
+  };
+}
+
+/** Every file of a staged generation: relative path -> bytes. */
+function readTree(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(relative(dir, path), readFileSync(path));
+  }
+  return files;
+}
+
+/** The tree without one domain's file. */
+function others(tree: Map<string, Buffer>, domain: string): Map<string, Buffer> {
+  const rest = new Map(tree);
+  rest.delete(join('domains', `${domain}.conf`));
+  return rest;
+}
+
+function sampleFor(field: string): string {
+  if (field.includes('cidr')) return '10.0.0.0/8';
+  if (field === 'domain') return 'ok.example.com';
+  if (field.includes('path') && !field.includes('suffix')) return '/ok';
+  return 'ok';
+}
+
+/** Values the canary token rules accept (the hostile ones are all refused). */
+const CANARY_TOKENS = ['on', 'a.b~c-d_9', '-', 'x'.repeat(128), 'X-Canary-2'];
+
+/** nginx -t runs on every second accepted value of a field, at most this many (~0.1 s each). */
+const NGINX_TESTS_PER_FIELD = 8;
+
+test('injection fuzz: every hostile value is rejected or rendered inert; the rest of the staged tree is byte-for-byte unchanged; nginx -t accepts a sample', async () => {
+  const host = stagingHost();
+  try {
+    let accepted = 0;
+    let rejected = 0;
+    let nginxTests = 0;
+    for (const [field, build] of Object.entries(FIELDS)) {
+      const referenceConfig = DomainConfigSchema.parse(build(sampleFor(field)));
+      const reference = renderDomain(referenceConfig, listen);
+      const referenceTree = others(readTree(host.stage(referenceConfig).dir), referenceConfig.domain);
+      // The tree holds the main config, the Lua modules and every neighbour's file.
+      assert.ok(referenceTree.has('nginx.conf') && referenceTree.size > NEIGHBOURS.length + 1);
+      let tested = 0;
+      let acceptedHere = 0;
+      for (const payload of PAYLOADS) {
+        const what = `${field} = ${JSON.stringify(payload.slice(0, 60))}`;
+        const parsed = DomainConfigSchema.safeParse(build(payload));
+        if (!parsed.success) {
+          rejected++;
+          continue;
+        }
+        accepted++;
+        const text = renderDomain(parsed.data, listen);
+        assert.equal(skeleton(text), skeleton(reference), `${what}: changes the config's structure`);
+        for (const name of variablesIn(text))
+          assert.ok(PLATFORM_VARIABLES.has(name), `${what}: brings in the variable $${name}`);
+        assert.deepEqual(
+          variableUses(text),
+          variableUses(reference),
+          `${what}: uses variables the reference does not`,
+        );
+        assert.ok(!hasControlCharacters(text, '\n'), `${what}: control character in output`);
+
+        const generation = host.stage(parsed.data);
+        const tree = readTree(generation.dir);
+        assert.ok(tree.has(join('domains', `${parsed.data.domain}.conf`)), `${what}: its own file`);
+        const rest = others(tree, parsed.data.domain);
+        assert.deepEqual([...rest.keys()].sort(), [...referenceTree.keys()].sort(), `${what}: files`);
+        for (const [path, bytes] of rest)
+          assert.ok(bytes.equals(referenceTree.get(path) ?? Buffer.alloc(0)), `${what}: changes ${path}`);
+        if (acceptedHere++ % 2 === 0 && tested < NGINX_TESTS_PER_FIELD) {
+          tested++;
+          nginxTests++;
+          const result = await host.runtime.test(generation);
+          assert.ok(result.ok, `${what}: nginx -t refuses the staged tree: ${result.output}`);
+        }
+      }
+    }
+    // Both paths are exercised: most values are refused, some are quoted and kept.
+    assert.ok(rejected > 300, `rejected ${rejected}`);
+    assert.ok(accepted > 5, `accepted ${accepted}`);
+    assert.ok(nginxTests >= 10, `nginx -t runs ${nginxTests}`);
+  } finally {
+    host.work.remove();
+  }
+});
+
+test('canary fuzz: hostile canary values are refused; accepted ones reach the Lua batch as single tokens of their own section', () => {
+  const peers = [
+    { ip: '10.0.0.1', port: 8080, weight: 1, cell: 'c1', version: 'v1' },
+    { ip: '10.0.0.2', port: 8080, weight: 1, cell: 'c1', version: 'v2' },
+  ];
+  const neighbourStates = new Map(
+    NEIGHBOURS.map((n) => {
+      const config = DomainConfigSchema.parse(n);
+      return [config.domain, renderDynamicState(peers, config.canary)];
+    }),
+  );
+  const canaryFields = Object.entries(FIELDS).filter(([field]) => field.startsWith('canary'));
+  assert.equal(canaryFields.length, 5);
   let accepted = 0;
   let rejected = 0;
-  for (const [field, build] of Object.entries(FIELDS)) {
-    const sample = field.includes('cidr')
-      ? '10.0.0.0/8'
-      : field === 'domain'
-        ? 'ok.example.com'
-        : field.includes('path') && !field.includes('suffix')
-          ? '/ok'
-          : 'ok';
-    const reference = renderDomain(DomainConfigSchema.parse(build(sample)), listen);
-    for (const payload of PAYLOADS) {
+  const weights = [-1, 101, 1.5, Number.NaN, '50', '50\npeer 6.6.6.6 80 100 v1'];
+  for (const weight of weights) {
+    const input = { ...base(), canary: { version: 'v2', weight } } as DomainConfigInput;
+    assert.equal(DomainConfigSchema.safeParse(input).success, false, `weight ${JSON.stringify(weight)}`);
+    rejected++;
+  }
+  for (const [field, build] of canaryFields) {
+    for (const payload of [...PAYLOADS, ...CANARY_TOKENS]) {
       const what = `${field} = ${JSON.stringify(payload.slice(0, 60))}`;
       const parsed = DomainConfigSchema.safeParse(build(payload));
       if (!parsed.success) {
@@ -175,23 +349,31 @@ test('injection fuzz: every hostile value is rejected or rendered inert, neighbo
         continue;
       }
       accepted++;
-      const text = renderDomain(parsed.data, listen);
-      assert.equal(skeleton(text), skeleton(reference), `${what}: changes the config's structure`);
-      for (const name of variablesIn(text))
-        assert.ok(PLATFORM_VARIABLES.has(name), `${what}: brings in the variable $${name}`);
+      const canary = parsed.data.canary;
+      assert.ok(canary, what);
+      const state = renderDynamicState(peers, canary);
+      const lines = state.trimEnd().split('\n');
+      // One canary line of exactly seven space-free fields, then the peers, unchanged.
+      assert.equal(lines.length, 3, `${what}: ${JSON.stringify(state)}`);
+      const fields = (lines[0] ?? '').split(' ');
+      assert.equal(fields.length, 7, `${what}: ${lines[0]}`);
+      assert.equal(fields[0], 'canary', what);
+      for (const f of fields) assert.match(f, /^[A-Za-z0-9._~-]+$/, `${what}: field ${JSON.stringify(f)}`);
+      assert.deepEqual(lines.slice(1), ['peer 10.0.0.1 8080 1 v1', 'peer 10.0.0.2 8080 1 v2'], what);
+      assert.ok(!state.includes('@'), `${what}: could open another domain's section`);
+      // The batch, split the way slb.lua splits it: every section is what was rendered.
+      const changes = new Map<string, string | null>(neighbourStates);
+      changes.set(parsed.data.domain, state);
+      const sections = [...renderControlBatch(changes).matchAll(/@([^@]+)/g)].map((m) => m[1] ?? '');
       assert.deepEqual(
-        variableUses(text),
-        variableUses(reference),
-        `${what}: uses variables the reference does not`,
+        sections,
+        [...changes].map(([domain, text]) => `${domain}\n${text}`),
+        `${what}: the batch splits differently`,
       );
-      assert.ok(!hasControlCharacters(text, '\n'), `${what}: control character in output`);
     }
   }
-  const neighboursAfter = NEIGHBOURS.map((n) => renderDomain(DomainConfigSchema.parse(n), listen));
-  assert.deepEqual(neighboursAfter, neighboursBefore);
-  // Both paths are exercised: most values are refused, some are quoted and kept.
-  assert.ok(rejected > 300, `rejected ${rejected}`);
-  assert.ok(accepted > 5, `accepted ${accepted}`);
+  assert.ok(rejected > 100, `rejected ${rejected}`);
+  assert.ok(accepted >= 5, `accepted ${accepted}`);
 });
 
 test('header values keep ; { } # $ and quotes of the other kind as literal text inside one string', () => {
