@@ -215,6 +215,13 @@ test('canary: header beats cookie beats weight, changed with no reload', async (
   for (let i = 0; i < 5; i++) assert.equal((await get({ 'x-canary': 'yes' })).body, 'canary');
   for (let i = 0; i < 5; i++) assert.equal((await get({ cookie: 'a=b; beta=on' })).body, 'canary');
   assert.equal((await get({ 'x-canary': 'no' })).body, 'stable');
+  assert.equal((await get({ cookie: 'beta=off' })).body, 'stable');
+  // Header and cookie only select the canary; the header is checked first: a matching
+  // header wins over a non-matching cookie, and a non-matching header vetoes nothing.
+  for (let i = 0; i < 5; i++)
+    assert.equal((await get({ 'x-canary': 'yes', cookie: 'beta=off' })).body, 'canary', 'header wins');
+  for (let i = 0; i < 5; i++)
+    assert.equal((await get({ 'x-canary': 'no', cookie: 'beta=on' })).body, 'canary', 'then the cookie');
 
   await agent.waitForRevision(await store.updateDomain({ ...base, canary: { version: 'v2', weight: 30 } }));
   let toCanary = 0;
@@ -223,6 +230,8 @@ test('canary: header beats cookie beats weight, changed with no reload', async (
 
   await agent.waitForRevision(await store.updateDomain({ ...base, canary: { version: 'v2', weight: 100 } }));
   for (let i = 0; i < 5; i++) assert.equal((await get()).body, 'canary');
+  // With only a weight, a header or cookie of the old rule no longer routes anything.
+  assert.equal((await get({ 'x-canary': 'no', cookie: 'beta=off' })).body, 'canary');
   assert.equal(agent.reloads, reloads, 'canary changes never reload');
   assert.deepEqual(newWorkers(nginx, workers), [], 'no new workers: no reload');
 });
