@@ -28,6 +28,8 @@ export async function steadyLoad(options: {
   timeoutMs?: number;
   signal?: AbortSignal;
   minimum?: number;
+  /** Called with each successful answer's body (trimmed) as it arrives. */
+  onAnswer?: (body: string, at: number) => void;
 }): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.maxInFlight ?? 64 });
   const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: {}, bodies: {}, seconds: 0 };
@@ -55,6 +57,7 @@ export async function steadyLoad(options: {
           res.on('end', () => {
             if (res.statusCode === 200) {
               result.ok++;
+              options.onAnswer?.(body.trim(), performance.now());
               const key = body.trim().slice(0, 100);
               result.bodies[key] = (result.bodies[key] ?? 0) + 1;
             } else fail(`status ${res.statusCode}`);
