@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ComponentHandle } from '../component.ts';
+import { type ComponentHandle, retryOnPortClash } from '../component.ts';
 import { ComponentError } from '../componentError.ts';
 import type { EtcdHandle } from '../etcd.ts';
 import type { ManagedProcess } from '../managedProcess.ts';
@@ -103,9 +103,14 @@ const DEBIAN_CNI_BIN = '/usr/lib/cni';
 /**
  * Starts a cell: its own PKI, kube-apiserver on the shared etcd under `/cells/<name>`,
  * controller-manager and scheduler, optionally a real node and KWOK fake nodes.
- * On any failure everything started so far is stopped and removed.
+ * On any failure everything started so far is stopped and removed; a start that lost
+ * one of its free ports to another process is retried whole, on fresh ports.
  */
-export async function startCell(options: CellOptions): Promise<CellHandle> {
+export function startCell(options: CellOptions): Promise<CellHandle> {
+  return retryOnPortClash(() => startCellOnce(options));
+}
+
+async function startCellOnce(options: CellOptions): Promise<CellHandle> {
   if (!DNS_LABEL.test(options.name))
     throw new ComponentError('cell', `invalid cell name ${JSON.stringify(options.name)}`);
   const nodes = options.nodes ?? 1;
