@@ -159,6 +159,7 @@ export class Core {
     this.#gate?.close();
     this.#slbClient?.close();
     await this.app.close();
+    await this.services.auth.stop();
     await this.db.close();
   }
 }

@@ -107,11 +107,16 @@ export function createServices(deps: ServicesDeps): Services {
   // The token endpoint reuses verified credentials and repository lookups for seconds;
   // any committed change (members, robots, tokens, passwords...) drops them.
   const accessCache: TokenAccessCache = new RegistryAccessCache({ clock });
+  // Likewise every API request's token or session: checked credentials are reused for
+  // seconds and dropped on any committed change (revocations, disabled users, passwords).
   const activity = ActivityService.create({
     db,
     clock,
     logger: deps.logger,
-    changed: () => accessCache.invalidate(),
+    changed: () => {
+      accessCache.invalidate();
+      auth.invalidateCallers();
+    },
   });
   const quotas = QuotaService.create({ db, activity });
   const imageGroups = ImageGroupService.create({ db, clock, activity });
@@ -136,7 +141,14 @@ export function createServices(deps: ServicesDeps): Services {
   });
   // One limiter for logins and registry token requests: both take passwords.
   const limiter = new LoginLimiter({ clock, maxFailures: deps.maxFailedLogins });
-  const auth = AuthService.create({ db, clock, activity, limiter, sessionTtlMs: deps.sessionTtlMs });
+  const auth = AuthService.create({
+    db,
+    clock,
+    activity,
+    limiter,
+    logger: deps.logger,
+    sessionTtlMs: deps.sessionTtlMs,
+  });
   const box = deps.secretKey ? SecretBox.fromKey(deps.secretKey) : undefined;
   const fixedAddresses = deps.ipam
     ? FixedAddressService.create({ db, activity, ipam: deps.ipam, logger: deps.logger })

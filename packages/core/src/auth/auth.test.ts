@@ -223,3 +223,25 @@ test('users see each other by name (to add members), e-mail only for themselves 
     409,
   );
 });
+
+test('checked credentials are reused for 5 s; changes made through core drop them at once', async () => {
+  const frank = await tc.user('frank');
+  assert.equal((await frank.get('/api/v1/statistics/summary')).status, 403);
+  // Behind core's back (another core sharing the database): seen once the 5 s are over.
+  await tc.core.db.query(`update users set admin = true where username = 'frank'`);
+  assert.equal(
+    (await frank.get('/api/v1/statistics/summary')).status,
+    403,
+    'the cached caller is not an admin',
+  );
+  tc.clock.advance(5_000);
+  assert.equal((await frank.get('/api/v1/statistics/summary')).status, 200, 'read again after 5 s');
+  // Through core: at once.
+  assert.equal((await tc.admin.patch('/api/v1/users/frank', { admin: false })).status, 200);
+  assert.equal((await frank.get('/api/v1/statistics/summary')).status, 403, 'admin flag taken away at once');
+  const token = await frank.post('/api/v1/user/tokens', { name: 'short-lived' });
+  const byToken = tc.anonymous.as(token.body.token);
+  assert.equal((await byToken.get('/api/v1/user')).status, 200);
+  assert.equal((await frank.delete(`/api/v1/user/tokens/${token.body.id}`)).status, 204);
+  assert.equal((await byToken.get('/api/v1/user')).status, 401, 'revoked at once');
+});

@@ -8,9 +8,11 @@ import {
   type Token,
   type User,
 } from '@leengine/common';
+import type { Logger } from 'pino';
 import type { ActivityService } from '../activity/activityService.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
+import { TtlCache } from '../ttlCache.ts';
 import { findUserByName, toUser } from '../users/userStore.ts';
 import type { Caller } from './caller.ts';
 import {
@@ -34,9 +36,18 @@ export interface AuthServiceDeps {
   clock: Clock;
   activity: ActivityService;
   limiter: LoginLimiter;
+  logger: Logger;
   /** How long a console session lasts. */
   sessionTtlMs: number;
 }
+
+/**
+ * How long a checked token or session is reused without asking the database. Core drops
+ * them all at once on any recorded change (revoked tokens, disabled users, passwords,
+ * admin flags: `invalidateCallers`) and on logout; another core sharing the database sees
+ * such a change within this time (docs/decisions.md).
+ */
+export const CALLER_CACHE_TTL_MS = 5_000;
 
 /** A new login session: the secret goes into the cookie and is stored only hashed. */
 export interface NewSession {
@@ -63,6 +74,11 @@ export class AuthService {
   readonly #activity: ActivityService;
   readonly #limiter: LoginLimiter;
   readonly #sessionTtlMs: number;
+  readonly #logger: Logger;
+  /** Usable credentials by the sha256 of their secret (what the database is searched by). */
+  readonly #callers: TtlCache<CredentialRow>;
+  /** Background `last_used_at` writes still running (`stop` waits for them). */
+  readonly #touches = new Set<Promise<void>>();
   #decoy: Promise<string> | undefined;
 
   private constructor(deps: AuthServiceDeps) {
@@ -71,6 +87,8 @@ export class AuthService {
     this.#activity = deps.activity;
     this.#limiter = deps.limiter;
     this.#sessionTtlMs = deps.sessionTtlMs;
+    this.#logger = deps.logger;
+    this.#callers = new TtlCache({ clock: deps.clock, ttlMs: CALLER_CACHE_TTL_MS });
   }
 
   static create(deps: AuthServiceDeps): AuthService {
@@ -120,6 +138,17 @@ export class AuthService {
 
   async logout(sessionSecret: string): Promise<void> {
     await deleteSession(this.#db, hashSecret(sessionSecret));
+    this.#callers.invalidate();
+  }
+
+  /** Forgets every checked credential: access may have changed (core calls it after every recorded change). */
+  invalidateCallers(): void {
+    this.#callers.invalidate();
+  }
+
+  /** Waits for the background `last_used_at` writes (before the database closes). */
+  async stop(): Promise<void> {
+    await Promise.all([...this.#touches]);
   }
 
   /**
@@ -164,12 +193,14 @@ export class AuthService {
   }
 
   async #byToken(secret: string): Promise<Caller> {
-    const row = secret.startsWith(TOKEN_PREFIX) ? await findToken(this.#db, hashSecret(secret)) : undefined;
+    const row = secret.startsWith(TOKEN_PREFIX) ? await this.#credential(secret, findToken) : undefined;
     const now = this.#clock();
     this.#assertUsable(row, now, 'token');
     const credential = row as CredentialRow & { tokenId: number };
     if (!credential.lastUsedAt || now.getTime() - credential.lastUsedAt.getTime() > TOUCH_AFTER_MS) {
-      await touchToken(this.#db, credential.tokenId, now);
+      // The cached row remembers it, so the next requests do not write again.
+      credential.lastUsedAt = now;
+      this.#touch(credential.tokenId, now);
     }
     return {
       userId: credential.userId,
@@ -180,9 +211,7 @@ export class AuthService {
   }
 
   async #bySession(secret: string): Promise<Caller> {
-    const row = secret.startsWith(SESSION_PREFIX)
-      ? await findSession(this.#db, hashSecret(secret))
-      : undefined;
+    const row = secret.startsWith(SESSION_PREFIX) ? await this.#credential(secret, findSession) : undefined;
     this.#assertUsable(row, this.#clock(), 'session');
     const credential = row as CredentialRow;
     return {
@@ -191,6 +220,34 @@ export class AuthService {
       admin: credential.admin,
       via: 'session',
     };
+  }
+
+  /**
+   * The credential row of a secret, from the cache or the database. Only rows that are
+   * usable when read are cached (unknown, revoked and disabled ones are asked for again);
+   * expiry is checked on every use.
+   */
+  async #credential(
+    secret: string,
+    find: (db: Database, secretHash: string) => Promise<CredentialRow | undefined>,
+  ): Promise<CredentialRow | undefined> {
+    const secretHash = hashSecret(secret);
+    const cached = this.#callers.get(secretHash);
+    if (cached) return cached;
+    const generation = this.#callers.generation;
+    const row = await find(this.#db, secretHash);
+    if (row && !row.revokedAt && !row.disabled) this.#callers.set(secretHash, row, generation);
+    return row;
+  }
+
+  /** Records a token's use without holding up the request; a failure is only logged. */
+  #touch(tokenId: number, at: Date): void {
+    const touch = touchToken(this.#db, tokenId, at)
+      .catch((error: unknown) =>
+        this.#logger.warn({ err: error, tokenId }, 'could not record when a token was last used'),
+      )
+      .finally(() => this.#touches.delete(touch));
+    this.#touches.add(touch);
   }
 
   #assertUsable(row: CredentialRow | undefined, now: Date, what: 'token' | 'session'): void {

@@ -15,6 +15,7 @@ import { CLIENT_HEADER, SESSION_COOKIE } from './authHook.ts';
 import { registerConsole } from './console.ts';
 import { healthRoutes, type ReadinessCheck } from './health.ts';
 import { registerProblemHandlers } from './problems.ts';
+import { logFailedAndSlowRequests } from './requestLog.ts';
 
 export interface AppDeps {
   logger: FastifyBaseLogger;
@@ -55,11 +56,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // client cannot pose as someone else by sending the header itself (through the proxy
     // it is appended to; directly, it is ignored).
     trustProxy: deps.trustedProxies?.length ? deps.trustedProxies : false,
-    disableRequestLogging: false,
+    // Only failed and slow requests are logged (requestLog.ts).
+    disableRequestLogging: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  logFailedAndSlowRequests(app);
   // The API speaks JSON only: any other body is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
 

@@ -1,15 +1,9 @@
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import { TtlCache } from '../ttlCache.ts';
 
 /** How long a verified credential or a looked-up repository is reused. */
 export const ACCESS_CACHE_TTL_MS = 5_000;
-const MAX_ENTRIES = 10_000;
-
-interface Entry<T> {
-  value: T;
-  at: number;
-}
-
 /**
  * What the token endpoint looked up in the last few seconds, so that a client asking for
  * token after token (a pull asks for one per repository; CI asks again for every job)
@@ -29,29 +23,27 @@ interface Entry<T> {
  * its revocation.
  */
 export class RegistryAccessCache<Credential, Repository> {
-  readonly #clock: Clock;
-  readonly #ttlMs: number;
   // A KeyObject: from a Buffer, node prepares the key on every call (ten times the HMAC's cost).
   readonly #key = createSecretKey(randomBytes(32));
-  readonly #credentials = new Map<string, Entry<Credential>>();
-  readonly #repositories = new Map<string, Entry<Repository>>();
-  #generation = 0;
+  readonly #credentials: TtlCache<Credential>;
+  readonly #repositories: TtlCache<Repository>;
 
   constructor(options: { clock: Clock; ttlMs?: number }) {
-    this.#clock = options.clock;
-    this.#ttlMs = options.ttlMs ?? ACCESS_CACHE_TTL_MS;
+    const ttlMs = options.ttlMs ?? ACCESS_CACHE_TTL_MS;
+    this.#credentials = new TtlCache({ clock: options.clock, ttlMs });
+    this.#repositories = new TtlCache({ clock: options.clock, ttlMs });
   }
 
   /** Drops everything (access may have changed). */
   invalidate(): void {
-    this.#generation += 1;
-    this.#credentials.clear();
-    this.#repositories.clear();
+    this.#credentials.invalidate();
+    this.#repositories.invalidate();
   }
 
   /** Changes since: a lookup that started before an invalidation must not be cached. */
   get generation(): number {
-    return this.#generation;
+    // Both are invalidated together, so their generations are the same.
+    return this.#credentials.generation;
   }
 
   /** The cache key of a credential: HMAC-SHA256 of username and secret under a per-process key. */
@@ -64,41 +56,18 @@ export class RegistryAccessCache<Credential, Repository> {
   }
 
   credential(key: string): Credential | undefined {
-    return this.#get(this.#credentials, key);
+    return this.#credentials.get(key);
   }
 
   rememberCredential(key: string, value: Credential, generation: number): void {
-    this.#set(this.#credentials, key, value, generation);
+    this.#credentials.set(key, value, generation);
   }
 
   repository(userId: number, name: string): Repository | undefined {
-    return this.#get(this.#repositories, `${userId}\0${name}`);
+    return this.#repositories.get(`${userId}\0${name}`);
   }
 
   rememberRepository(userId: number, name: string, value: Repository, generation: number): void {
-    this.#set(this.#repositories, `${userId}\0${name}`, value, generation);
-  }
-
-  #get<T>(map: Map<string, Entry<T>>, key: string): T | undefined {
-    const entry = map.get(key);
-    if (!entry) return undefined;
-    const now = this.#clock().getTime();
-    // A clock moved back (tests shift it) does not stretch an entry either.
-    if (now < entry.at || now - entry.at >= this.#ttlMs) {
-      map.delete(key);
-      return undefined;
-    }
-    return entry.value;
-  }
-
-  #set<T>(map: Map<string, Entry<T>>, key: string, value: T, generation: number): void {
-    if (generation !== this.#generation) return;
-    if (map.size >= MAX_ENTRIES) {
-      // Oldest first (insertion order): under a flood of distinct keys the cache just stops helping.
-      const oldest = map.keys().next().value;
-      if (oldest !== undefined) map.delete(oldest);
-    }
-    map.delete(key);
-    map.set(key, { value, at: this.#clock().getTime() });
+    this.#repositories.set(`${userId}\0${name}`, value, generation);
   }
 }
