@@ -1,5 +1,6 @@
 // bench/api: leengine-core as its own process on PostgreSQL (testbed), seeded with 1,000
-// users, 10,000 applications and 50,000 memberships; measured over real HTTP on loopback
+// users, 10,000 applications and 50,000 memberships, every application placed in a
+// region's cells; measured over real HTTP on loopback
 // with keep-alive connections and bounded request counts.
 //   list_apps_p50/p99   GET /api/v1/applications (first page of 50), one request at a time
 //   list_apps_rps       the same with CONCURRENCY requests in flight
@@ -66,6 +67,22 @@ try {
      from generate_series(1, $1) i`,
     [APPLICATIONS, USERS],
   );
+  // One region with two cells: every application is placed there, in one cell or, one in
+  // ten, in both (moving out of one), so lists carry a region and cells as in production.
+  // The kubeconfigs are not real: core has no key to open them, so it never connects.
+  await db.query(`insert into regions (name, created_at, updated_at) values ('bench', now(), now())`);
+  await db.query(
+    `insert into cells (region_id, name, kubeconfig_sealed, server, created_at, updated_at)
+     select r.id, c, 'not-sealed', 'https://127.0.0.1:1', now(), now()
+     from regions r cross join unnest(array['bench-a', 'bench-b']) c`,
+  );
+  await db.query(`update applications set region_id = (select id from regions where name = 'bench')`);
+  await db.query(
+    `insert into application_cells (application_id, cell_id, state, created_at)
+     select a.id, c.id, case when a.id % 10 = 0 and c.name = 'bench-a' then 'leaving' else 'active' end, now()
+     from applications a join cells c on c.name = case when a.id % 2 = 0 then 'bench-a' else 'bench-b' end
+       or (a.id % 10 = 0 and c.name = 'bench-b')`,
+  );
   // Every creator is Owner of theirs; the rest of the memberships are spread evenly over
   // users with mixed roles (deterministic, so runs compare).
   await db.query(
@@ -84,11 +101,17 @@ try {
     [USERS, MEMBERSHIPS - APPLICATIONS],
   );
   await db.exec('analyze');
-  const [counts] = await db.query<{ users: number; apps: number; members: number }>(
+  const [counts] = await db.query<{ users: number; apps: number; members: number; placements: number }>(
     `select (select count(*)::int from users) as users, (select count(*)::int from applications) as apps,
-            (select count(*)::int from application_members) as members`,
+            (select count(*)::int from application_members) as members,
+            (select count(*)::int from application_cells) as placements`,
   );
-  if (counts?.users !== USERS || counts.apps !== APPLICATIONS || counts.members !== MEMBERSHIPS) {
+  if (
+    counts?.users !== USERS ||
+    counts.apps !== APPLICATIONS ||
+    counts.members !== MEMBERSHIPS ||
+    counts.placements !== APPLICATIONS * 1.1
+  ) {
     throw new Error(`seeding made ${JSON.stringify(counts)}`);
   }
   const [spread] = await db.query<{ avg: number; max: number }>(
@@ -130,10 +153,12 @@ try {
   const first = JSON.parse(
     (await call(port, 'GET', LIST, { authorization: `Bearer ${tokenOf(0)}` })).body,
   ) as {
-    items: unknown[];
+    items: { region: string | null; cells: unknown[] }[];
   };
   if (first.items.length !== 50)
     throw new Error(`a full first page was expected, got ${first.items.length} items`);
+  if (first.items.some((a) => a.region !== 'bench' || a.cells.length === 0))
+    throw new Error('every listed application should carry its region and cells');
 
   // Warm-up: JIT, plan cache, connection pool.
   for (let i = 0; i < 200; i++) await timedCall(port, LIST, tokenOf(i));

@@ -90,6 +90,14 @@ export const CoreConfigSchema = z.object({
     .min(1)
     .max(24 * 30)
     .default(12),
+  /**
+   * Check every API answer against its schema (a wrong one is a 500) instead of only
+   * writing the schema's fields; the test suite turns it on.
+   */
+  LEENGINE_VALIDATE_RESPONSES: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** The built web console served at `/` (default: packages/console/dist of this checkout). */
   LEENGINE_CONSOLE_DIR: z

@@ -115,6 +115,7 @@ export class Core {
         services,
         consoleDir: config.LEENGINE_CONSOLE_DIR,
         trustedProxies: config.LEENGINE_TRUSTED_PROXIES,
+        validateResponses: config.LEENGINE_VALIDATE_RESPONSES,
       });
       // Cells are driven from the database from the start: a restart resumes operations.
       await services.runtime.start();

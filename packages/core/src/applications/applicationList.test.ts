@@ -101,4 +101,84 @@ for (const backend of backends(testbed)) {
       await db.close();
     }
   });
+
+  test(`${backend.name}: a list carries each application's creator, region and cells, as a single read does`, async () => {
+    const db = await backend.open();
+    try {
+      const services = servicesOn(db);
+      const alice = await callerIn(db, 'alice');
+      for (const name of ['east-web', 'west-web', 'nowhere']) {
+        await services.applications.create(alice, { name, description: '' });
+      }
+      // Placed in SQL: registering cells needs a sealing key and a reachable apiserver.
+      await db.exec(`
+        insert into regions (name, created_at, updated_at) values ('east', now(), now()), ('west', now(), now());
+        insert into cells (region_id, name, kubeconfig_sealed, server, created_at, updated_at)
+          select r.id, c.name, 'sealed', 'https://127.0.0.1:1', now(), now()
+          from (values ('east', 'east-b'), ('east', 'east-a'), ('west', 'west-a')) c(region, name)
+          join regions r on r.name = c.region;
+        update applications a set region_id = r.id from regions r
+          where r.name = split_part(a.name, '-', 1) and a.name like '%-web';
+        insert into application_cells (application_id, cell_id, state, created_at)
+          select a.id, c.id, case when c.name = 'east-b' then 'leaving' else 'active' end, now()
+          from applications a join cells c on split_part(c.name, '-', 1) = split_part(a.name, '-', 1);
+      `);
+      const page = await services.applications.list(alice, query());
+      assert.deepEqual(
+        page.items.map((a) => [a.name, a.createdBy, a.region, a.cells]),
+        [
+          [
+            'east-web',
+            'alice',
+            'east',
+            [
+              { name: 'east-a', state: 'active' },
+              { name: 'east-b', state: 'leaving' },
+            ],
+          ],
+          ['nowhere', 'alice', null, []],
+          ['west-web', 'alice', 'west', [{ name: 'west-a', state: 'active' }]],
+        ],
+      );
+      for (const item of page.items)
+        assert.deepEqual(item, await services.applications.get(alice, item.name));
+    } finally {
+      await db.close();
+    }
+  });
+
+  test(`${backend.name}: image group and build project lists carry the same fields as a single read`, async () => {
+    const db = await backend.open();
+    try {
+      const services = servicesOn(db);
+      const alice = await callerIn(db, 'alice');
+      const bob = await callerIn(db, 'bob');
+      for (const name of ['web', 'base']) await services.imageGroups.create(alice, { name, description: '' });
+      await services.imageGroups.create(bob, { name: 'bobs', description: '' });
+      await services.imageRepositories.create(alice, 'web', { name: 'site', description: '', public: false });
+      await services.buildProjects.create(alice, {
+        name: 'site',
+        description: 'the site',
+        gitUrl: 'https://git.example/site.git',
+        branch: 'main',
+        dockerfilePath: 'Dockerfile',
+        imageRepository: 'web/site',
+      });
+      const groups = await services.imageGroups.list(alice, query());
+      assert.deepEqual(
+        groups.items.map((g) => g.name),
+        ['base', 'web'],
+      );
+      for (const g of groups.items) assert.deepEqual(g, await services.imageGroups.get(alice, g.name));
+      const projects = await services.buildProjects.list(alice, query());
+      assert.deepEqual(
+        projects.items.map((p) => [p.name, p.imageRepository, p.createdBy]),
+        [['site', 'web/site', 'alice']],
+      );
+      assert.deepEqual(projects.items[0], await services.buildProjects.get(alice, 'site'));
+      assert.deepEqual((await services.buildProjects.list(bob, query())).items, []);
+    } finally {
+      await db.close();
+    }
+  });
 }

@@ -27,7 +27,7 @@ import {
   updateApplication,
 } from './applicationStore.ts';
 import { choosePlacement } from './placement.ts';
-import { insertPlacement, type PlacementRow, placementsByName, placementsOf } from './placementStore.ts';
+import { insertPlacement, type PlacementRow, placementsOf } from './placementStore.ts';
 
 export interface ApplicationServiceDeps {
   db: Database;
@@ -104,14 +104,7 @@ export class ApplicationService {
 
   async list(caller: Caller, query: ResourceListQuery): Promise<Page<Application>> {
     assertMayListAll(caller, query);
-    const page = await listApplications(this.#db, caller.userId, query, query.scope === 'all');
-    const placements = await placementsByName(
-      this.#db,
-      page.items.map((a) => a.name),
-    );
-    for (const item of page.items)
-      item.cells = cellsOf(placements.filter((p) => p.application === item.name));
-    return page;
+    return listApplications(this.#db, caller.userId, query, query.scope === 'all');
   }
 
   async update(caller: Caller, name: string, input: UpdateApplication): Promise<Application> {

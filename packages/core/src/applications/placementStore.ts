@@ -25,15 +25,6 @@ export async function placementsOf(q: Queryable, applicationId: number): Promise
   );
 }
 
-/** Placements of several applications by name (for lists). */
-export async function placementsByName(q: Queryable, names: string[]): Promise<PlacementRow[]> {
-  if (names.length === 0) return [];
-  return q.query<PlacementRow>(
-    `select ${COLUMNS} from ${FROM} where a.name = any($1::text[]) order by c.name`,
-    [names],
-  );
-}
-
 export async function placementsOnCell(q: Queryable, cellId: number): Promise<PlacementRow[]> {
   return q.query<PlacementRow>(`select ${COLUMNS} from ${FROM} where ac.cell_id = $1 order by a.name`, [
     cellId,

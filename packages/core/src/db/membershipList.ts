@@ -12,7 +12,7 @@ export interface MembershipListSpec {
   memberKey: string;
   /** The select list (row columns), written against `alias`. */
   columns: string;
-  /** Joins after the resource (at least `users u` for the creator). */
+  /** Joins after the resource (at least `users u` for the creator); made for the page's rows only. */
   joins: string;
 }
 
@@ -59,9 +59,14 @@ export async function listByMembership<Row extends ListedRow, Item>(
     params,
   );
   conditions.push(page.after);
+  // The page's ids first, then the joins (creator, region, cells...) for those rows only:
+  // joined before the LIMIT they would be made for every membership of the caller.
   const rows = await q.query<Row>(
-    `select ${spec.columns}, m.role from ${from} ${spec.joins}
-     where ${conditions.join(' and ')} ${page.orderBy} ${page.limit}`,
+    `select ${spec.columns}, p.role
+     from (select ${a}.id, m.role from ${from}
+           where ${conditions.join(' and ')} ${page.orderBy} ${page.limit}) p
+     join ${spec.table} ${a} on ${a}.id = p.id ${spec.joins}
+     ${page.orderBy}`,
     params,
   );
   return toPage(rows, query.limit, query.sort, (r) => r, map);

@@ -16,6 +16,7 @@ import { registerConsole } from './console.ts';
 import { healthRoutes, type ReadinessCheck } from './health.ts';
 import { registerProblemHandlers } from './problems.ts';
 import { logFailedAndSlowRequests } from './requestLog.ts';
+import { fastSerializerCompiler } from './responseSerializer.ts';
 
 export interface AppDeps {
   logger: FastifyBaseLogger;
@@ -31,6 +32,11 @@ export interface AppDeps {
    * (`request.ip` for the login limiter); none by default.
    */
   trustedProxies?: string[] | undefined;
+  /**
+   * Check every response against its zod schema (tests; default) instead of only writing
+   * the schema's fields (responseSerializer.ts).
+   */
+  validateResponses?: boolean;
 }
 
 /** The API server, typed with the zod provider. */
@@ -60,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     disableRequestLogging: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(deps.validateResponses === false ? fastSerializerCompiler : serializerCompiler);
   registerProblemHandlers(app);
   logFailedAndSlowRequests(app);
   // The API speaks JSON only: any other body is a 415, not a string to validate.

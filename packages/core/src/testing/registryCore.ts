@@ -83,6 +83,7 @@ export async function startRegistryCore(
     LEENGINE_PORT: String(port),
     DATABASE_URL: options.databaseUrl,
     LEENGINE_DATA_DIR: 'memory://',
+    LEENGINE_VALIDATE_RESPONSES: 'true',
     LOG_LEVEL: 'silent',
     REGISTRY_URL: registry.url,
     REGISTRY_TOKEN_KEY_DIR: keyDir,

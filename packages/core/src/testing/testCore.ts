@@ -23,6 +23,8 @@ export interface TestCoreOptions {
   trustedProxies?: string;
   gate?: CoreDeps['gate'];
   runtime?: CoreDeps['runtime'];
+  /** LEENGINE_VALIDATE_RESPONSES (default true: tests check every answer against its schema). */
+  validateResponses?: boolean;
 }
 
 /** A listening core on loopback, its first admin signed in with a token. */
@@ -52,6 +54,8 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
     REGISTRY_URL: options.registryUrl,
     ETCD_ENDPOINTS: options.etcdEndpoints,
     LEENGINE_TRUSTED_PROXIES: options.trustedProxies,
+    // Every answer the tests get was checked against its schema.
+    LEENGINE_VALIDATE_RESPONSES: String(options.validateResponses ?? true),
     LOG_LEVEL: 'silent',
   });
   const core = await Core.create(config, {
