@@ -36,3 +36,27 @@ test('memory stays bounded: the oldest pairs are dropped first', () => {
   limiter.check('a', 'ip');
   assert.throws(() => limiter.check('d', 'ip'), RateLimitedError);
 });
+
+test('an address is limited across usernames too, and a success does not clear that', () => {
+  const time = new TestClock();
+  const limiter = new LoginLimiter({
+    clock: time.clock,
+    maxFailures: 5,
+    maxFailuresPerAddress: 3,
+    windowMs: 60_000,
+  });
+  for (const user of ['a', 'b']) limiter.failed(user, '10.0.0.9');
+  limiter.succeeded('c', '10.0.0.9');
+  limiter.check('c', '10.0.0.9');
+  limiter.failed('c', '10.0.0.9');
+  for (const user of ['d', 'e', 'a']) {
+    assert.throws(
+      () => limiter.check(user, '10.0.0.9'),
+      (e: unknown) => e instanceof RateLimitedError && e.retryAfterSeconds === 60,
+      user,
+    );
+  }
+  limiter.check('d', '10.0.0.10');
+  time.advance(60_000);
+  limiter.check('d', '10.0.0.9');
+});
