@@ -1,7 +1,10 @@
 // The permission table, walked through the real HTTP API: every resource kind x action x
 // subject (each role, a non-member, an admin, anonymous, an expired and a revoked token),
-// on PostgreSQL. Actions with an endpoint are called; every action is also checked through
-// the resource's /access answer, which is what the console and the registry token service use.
+// on PostgreSQL with etcd (so the SLB's and fixed addresses' routes are served). Every
+// action with an endpoint is called for real (pull and push through the registry's token
+// endpoint); the test fails if an action of the table is neither called nor listed as
+// having no endpoint. Every action is also checked through the resource's /access answer,
+// which is what the console shows.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -15,8 +18,10 @@ import {
   rolesFor,
 } from '@leengine/common';
 import { useTestbed } from '@leengine/testbed';
+import { TOKEN_PATH } from '../registry/registryRoutes.ts';
 import type { ApiClient } from '../testing/apiClient.ts';
-import { startTestCore, type TestCore } from '../testing/testCore.ts';
+import { startTestCore, TEST_PASSWORD, type TestCore } from '../testing/testCore.ts';
+import { notFound } from './resourceRef.ts';
 
 const testbed = useTestbed();
 let tc: TestCore;
@@ -26,10 +31,16 @@ const SUBJECTS: Subject[] = [...ROLES, 'non-member', 'admin', 'anonymous', 'expi
 
 const clients = new Map<Subject, ApiClient>();
 const client = (s: Subject) => clients.get(s) as ApiClient;
+/** What each subject sends to the registry's token endpoint (Basic auth); anonymous: nothing. */
+const registryLogins = new Map<Subject, { username: string; password: string }>();
 
 before(async () => {
   const postgres = await testbed.postgres();
-  tc = await startTestCore({ databaseUrl: await postgres.createDatabase('permission_table') });
+  const etcd = await testbed.etcd();
+  tc = await startTestCore({
+    databaseUrl: await postgres.createDatabase('permission_table'),
+    etcdEndpoints: etcd.url,
+  });
   for (const role of ROLES) clients.set(role, await tc.user(`u-${role}`));
   clients.set('non-member', await tc.user('u-outsider'));
   clients.set('admin', await tc.user('u-admin', { admin: true }));
@@ -46,6 +57,11 @@ before(async () => {
   const revoked = await owner.post('/api/v1/user/tokens', { name: 'revoked' });
   assert.equal((await owner.delete(`/api/v1/user/tokens/${revoked.body.id}`)).status, 204);
   clients.set('revoked-token', tc.anonymous.as(revoked.body.token));
+  for (const role of ROLES) registryLogins.set(role, { username: `u-${role}`, password: TEST_PASSWORD });
+  registryLogins.set('non-member', { username: 'u-outsider', password: TEST_PASSWORD });
+  registryLogins.set('admin', { username: 'u-admin', password: TEST_PASSWORD });
+  registryLogins.set('expired-token', { username: 'u-owner', password: expiring.body.token });
+  registryLogins.set('revoked-token', { username: 'u-owner', password: revoked.body.token });
   tc.clock.advance(2 * 86_400_000);
 });
 after(() => tc?.close());
@@ -54,6 +70,8 @@ after(() => tc?.close());
 interface Fixture {
   /** API path of the resource. */
   path: string;
+  /** The resource's name (`group/name` for repositories). */
+  name: string;
 }
 
 let counter = 0;
@@ -88,13 +106,13 @@ async function makeFixture(
       const name = fresh('app');
       await created(owner.post('/api/v1/applications', { name }), name);
       await addMembers(`/api/v1/applications/${name}`);
-      return { path: `/api/v1/applications/${name}` };
+      return { path: `/api/v1/applications/${name}`, name };
     }
     case 'image-group': {
       const name = fresh('grp');
       await created(owner.post('/api/v1/image-groups', { name }), name);
       await addMembers(`/api/v1/image-groups/${name}`);
-      return { path: `/api/v1/image-groups/${name}` };
+      return { path: `/api/v1/image-groups/${name}`, name };
     }
     case 'image-repository': {
       const group = fresh('rgrp');
@@ -108,7 +126,7 @@ async function makeFixture(
       );
       const path = `/api/v1/image-groups/${group}/repositories/repo`;
       await addMembers(options.via === 'group' ? `/api/v1/image-groups/${group}` : path);
-      return { path };
+      return { path, name: `${group}/repo` };
     }
     case 'build-project': {
       const group = fresh('bgrp');
@@ -127,13 +145,22 @@ async function makeFixture(
         name,
       );
       await addMembers(`/api/v1/build-projects/${name}`);
-      return { path: `/api/v1/build-projects/${name}` };
+      return { path: `/api/v1/build-projects/${name}`, name };
     }
   }
 }
 
-/** The actions that have an endpoint today: how to call them and what success looks like. */
-type Call = { method: string; path: (f: Fixture) => string; body?: () => unknown; ok: number };
+/**
+ * How each action with an endpoint is called, and what success looks like: a status, or
+ * `past-authorization` where, without cells or a registry, the call is refused later
+ * (409 no region, 503 no registry, 404 no such cell...) after the role check passed.
+ */
+type Call = {
+  method: string;
+  path: (f: Fixture) => string;
+  body?: () => unknown;
+  ok: number | 'past-authorization';
+};
 const CALLS: Partial<Record<string, Call>> = {
   read: { method: 'GET', path: (f) => f.path, ok: 200 },
   update: { method: 'PATCH', path: (f) => f.path, body: () => ({ description: 'changed' }), ok: 200 },
@@ -156,8 +183,67 @@ const CALLS: Partial<Record<string, Call>> = {
     body: () => ({ name: fresh('made') }),
     ok: 201,
   },
+  deploy: {
+    method: 'POST',
+    path: (f) => `${f.path}/versions`,
+    body: () => ({
+      image: { repository: 'elsewhere/web', tag: 'v1' },
+      instances: 1,
+      cpu: { requestMillicores: 20, limitMillicores: 200 },
+      memory: { requestMib: 16, limitMib: 64 },
+    }),
+    ok: 'past-authorization',
+  },
+  scale: {
+    method: 'POST',
+    path: (f) => `${f.path}/versions/v1/scale`,
+    body: () => ({ instances: 2 }),
+    ok: 'past-authorization',
+  },
+  rollback: {
+    method: 'POST',
+    path: (f) => `${f.path}/rollback`,
+    body: () => ({ version: 'v1' }),
+    ok: 'past-authorization',
+  },
+  logs: {
+    method: 'GET',
+    path: (f) => `${f.path}/cells/cell-a/containers/web-1/logs`,
+    ok: 'past-authorization',
+  },
+  'manage-domains': {
+    method: 'POST',
+    path: (f) => `${f.path}/domains`,
+    body: () => ({ domain: `${fresh('d')}.example.com`, group: 'no-such-group' }),
+    ok: 'past-authorization',
+  },
+  'manage-fixed-addresses': {
+    method: 'PUT',
+    path: (f) => `${f.path}/fixed-addresses`,
+    body: () => ({ size: 4 }),
+    ok: 'past-authorization',
+  },
+  'delete-tag': { method: 'DELETE', path: (f) => `${f.path}/tags/v1`, ok: 'past-authorization' },
+  // Builds need the region registry (409 without it): there is no build 1 to cancel either.
+  'trigger-build': {
+    method: 'POST',
+    path: (f) => `${f.path}/builds`,
+    body: () => ({}),
+    ok: 'past-authorization',
+  },
+  'cancel-build': { method: 'POST', path: (f) => `${f.path}/builds/1/cancel`, ok: 'past-authorization' },
   // Last: it removes the fixture.
   delete: { method: 'DELETE', path: (f) => f.path, ok: 204 },
+};
+
+/** Actions enforced by the registry's token endpoint: the scope it grants. */
+const REGISTRY_ACTIONS: Partial<Record<ResourceKind, Record<string, string>>> = {
+  'image-repository': { pull: 'pull', push: 'push' },
+};
+
+/** Actions of the table that no endpoint serves yet (the test fails once one does). */
+const NO_ENDPOINT: Partial<Record<ResourceKind, Record<string, string>>> = {
+  application: { exec: '/exec' },
 };
 
 /** What the table says a subject gets for an action: the success status, 401, 403 or 404. */
@@ -211,12 +297,28 @@ for (const { kind, variant, options } of CASES) {
       for (const [action, call] of Object.entries(CALLS)) {
         if (!call || !actions.includes(action)) continue;
         const want = expected(kind, action, subject, options.public === true);
-        const response = await client(subject).request(call.method, call.path(fixture), call.body?.());
-        const wantStatus = want === 'ok' ? call.ok : want;
-        if (response.status !== wantStatus) {
-          mismatches.push(
-            `${subject} ${action} (${call.method} ${call.path(fixture)}): ${response.status}, table says ${wantStatus} ${JSON.stringify(response.body)}`,
-          );
+        const path = call.path(fixture);
+        const response = await client(subject).request(call.method, path, call.body?.());
+        const got = `${subject} ${action} (${call.method} ${path}): ${response.status} ${JSON.stringify(response.body)}`;
+        const hidden = notFound(kind, fixture.name).message;
+        if (want === 'ok' && call.ok === 'past-authorization') {
+          // Refused later is fine; refused by the role check (or hidden) is not.
+          if (
+            response.status === 401 ||
+            response.status === 403 ||
+            (response.status === 404 && response.body?.detail === hidden) ||
+            response.status === 400
+          ) {
+            mismatches.push(`${got}, table says it passes the role check`);
+          }
+        } else if (want === 'ok') {
+          if (response.status !== call.ok) mismatches.push(`${got}, table says ${call.ok}`);
+        } else if (response.status !== want) {
+          mismatches.push(`${got}, table says ${want}`);
+        } else if (want === 403 && !String(response.body?.detail).includes(`may not ${action}`)) {
+          mismatches.push(`${got}: a 403 that is not the role check for ${action}`);
+        } else if (want === 404 && response.body?.detail !== hidden) {
+          mismatches.push(`${got}: a 404 that is not the hidden resource's ("${hidden}")`);
         }
         if (want !== 'ok' && want !== 401 && response.body?.type === undefined) {
           mismatches.push(`${subject} ${action}: refusal without a problem body`);
@@ -227,10 +329,73 @@ for (const { kind, variant, options } of CASES) {
           assert.equal((await client('admin').delete(made)).status, 204);
         }
       }
+      // Pull and push: the scope the registry's token endpoint grants (a fresh fixture:
+      // the calls above deleted this one).
+      const registryActions = REGISTRY_ACTIONS[kind];
+      if (registryActions) {
+        const target = await makeFixture(kind, options);
+        const requested = Object.values(registryActions);
+        const login = registryLogins.get(subject);
+        const url = `${tc.url}${TOKEN_PATH}?service=leengine-registry&scope=repository:${target.name}:${requested.join(',')}`;
+        const answer = await fetch(url, {
+          headers: login
+            ? {
+                authorization: `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}`,
+              }
+            : {},
+        });
+        const body = (await answer.json()) as { token?: string };
+        const badCredentials = subject === 'expired-token' || subject === 'revoked-token';
+        if (badCredentials) {
+          if (answer.status !== 401)
+            mismatches.push(`${subject} registry token: ${answer.status}, expected 401`);
+        } else if (answer.status !== 200 || !body.token) {
+          mismatches.push(`${subject} registry token: ${answer.status} ${JSON.stringify(body)}`);
+        } else {
+          const claims = JSON.parse(
+            Buffer.from(body.token.split('.')[1] as string, 'base64url').toString(),
+          ) as {
+            access: { name: string; actions: string[] }[];
+          };
+          const granted = claims.access.filter((a) => a.name === target.name).flatMap((a) => a.actions);
+          for (const [action, scope] of Object.entries(registryActions)) {
+            // Anonymous callers get what the table gives everyone (public pulls).
+            const grant = {
+              role: (ROLES as readonly string[]).includes(subject) ? (subject as Role) : null,
+              admin: subject === 'admin',
+              public: options.public === true,
+            };
+            const allowed = can(grant, kind, action);
+            if (granted.includes(scope) !== allowed) {
+              mismatches.push(
+                `${subject} ${action} (registry scope ${scope}): granted ${JSON.stringify(granted)}, table says ${allowed ? 'yes' : 'no'}`,
+              );
+            }
+          }
+        }
+      }
     }
     assert.deepEqual(mismatches, []);
   });
 }
+
+test('every action of the table is called for real above, or has no endpoint (checked)', async () => {
+  const paths = Object.keys((await tc.anonymous.get('/openapi.json')).body.paths as object);
+  for (const kind of RESOURCE_KINDS) {
+    for (const action of actionsOf(kind)) {
+      const called = CALLS[action] !== undefined || REGISTRY_ACTIONS[kind]?.[action] !== undefined;
+      const missing = NO_ENDPOINT[kind]?.[action];
+      assert.ok(called || missing, `${kind}:${action} is not walked by a real call`);
+      if (missing) {
+        assert.ok(!called, `${kind}:${action} is both called and listed as having no endpoint`);
+        assert.ok(
+          !paths.some((p) => p.includes(missing)),
+          `${kind}:${action} has an endpoint now (${missing}): call it in the walk`,
+        );
+      }
+    }
+  }
+});
 
 test('every rule of the table is exercised by the walk above (no action without a row)', () => {
   for (const kind of RESOURCE_KINDS) {
