@@ -2,32 +2,15 @@
 // unknown fields and injection strings (SQL, shell, nginx, path traversal). Each must be
 // a 400 problem naming the offending field, store nothing, and never be a 500.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { ProblemSchema } from '@leengine/common';
+import { useTestbed } from '@leengine/testbed';
 import type { ApiClient } from '../testing/apiClient.ts';
+import { backends } from '../testing/backends.ts';
 import { startTestCore, type TestCore } from '../testing/testCore.ts';
 
 let tc: TestCore;
 let alice: ApiClient;
-
-before(async () => {
-  tc = await startTestCore();
-  alice = await tc.user('alice');
-  assert.equal((await alice.post('/api/v1/applications', { name: 'web' })).status, 201);
-  assert.equal((await alice.post('/api/v1/image-groups', { name: 'team' })).status, 201);
-  assert.equal((await alice.post('/api/v1/image-groups/team/repositories', { name: 'api' })).status, 201);
-  assert.equal(
-    (
-      await alice.post('/api/v1/build-projects', {
-        name: 'web-build',
-        gitUrl: 'https://git.example.com/team/web.git',
-        imageRepository: 'team/api',
-      })
-    ).status,
-    201,
-  );
-});
-after(() => tc?.close());
 
 const SQL = "x'; drop table applications; --";
 const SHELL = 'x$(touch /tmp/pwned)`id`;rm -rf /';
@@ -187,68 +170,97 @@ function assertBadInput(label: string, response: { status: number; body: unknown
   assert.deepEqual(named, [...fields].sort(), `${label}: ${JSON.stringify(problem.errors)}`);
 }
 
-test('bad bodies are 400 problems naming each offending field, and store nothing', async () => {
-  const before = await snapshot();
-  for (const [method, path, body, fields] of BODY_CASES) {
-    const response = await alice.request(method, path, body);
-    assertBadInput(`${method} ${path} ${JSON.stringify(body).slice(0, 80)}`, response, fields);
-  }
-  for (const [method, path, body, fields] of ADMIN_CASES) {
-    const response = await tc.admin.request(method, path, body);
-    assertBadInput(`${method} ${path} ${JSON.stringify(body).slice(0, 80)}`, response, fields);
-  }
-  assert.deepEqual(await snapshot(), before, 'no table changed');
-});
+const testbed = useTestbed();
 
-test('bad query strings are 400 problems naming the parameter (in: query)', async () => {
-  for (const [path, fields] of QUERY_CASES) {
-    const response = await tc.admin.get(path);
-    assertBadInput(`GET ${path}`, response, fields);
-    assert.ok(
-      response.body.errors.every((e: { in?: string }) => e.in === 'query'),
-      `${path}: ${JSON.stringify(response.body.errors)}`,
-    );
-  }
-});
+for (const backend of backends(testbed)) {
+  describe(backend.name, () => {
+    before(async () => {
+      tc = await startTestCore({ databaseUrl: await backend.databaseUrl() });
+      alice = await tc.user('alice');
+      assert.equal((await alice.post('/api/v1/applications', { name: 'web' })).status, 201);
+      assert.equal((await alice.post('/api/v1/image-groups', { name: 'team' })).status, 201);
+      assert.equal((await alice.post('/api/v1/image-groups/team/repositories', { name: 'api' })).status, 201);
+      assert.equal(
+        (
+          await alice.post('/api/v1/build-projects', {
+            name: 'web-build',
+            gitUrl: 'https://git.example.com/team/web.git',
+            imageRepository: 'team/api',
+          })
+        ).status,
+        201,
+      );
+    });
+    after(() => tc?.close());
 
-test('malformed JSON is a 400 invalid-json problem', async () => {
-  for (const raw of ['{"name": ', '{name: "web"}', "{'name': 'web'}", '\u0000', '{"name":"a"}}']) {
-    const response = await alice.request('POST', APP, raw);
-    assert.equal(response.status, 400, raw);
-    assert.equal(response.body.type, 'urn:leengine:problem:invalid-json', raw);
-  }
-});
+    test('bad bodies are 400 problems naming each offending field, and store nothing', async () => {
+      const before = await snapshot();
+      for (const [method, path, body, fields] of BODY_CASES) {
+        const response = await alice.request(method, path, body);
+        assertBadInput(`${method} ${path} ${JSON.stringify(body).slice(0, 80)}`, response, fields);
+      }
+      for (const [method, path, body, fields] of ADMIN_CASES) {
+        const response = await tc.admin.request(method, path, body);
+        assertBadInput(`${method} ${path} ${JSON.stringify(body).slice(0, 80)}`, response, fields);
+      }
+      assert.deepEqual(await snapshot(), before, 'no table changed');
+    });
 
-test('injection strings in paths and search are only ever data: 404 or an empty list, never 500', async () => {
-  const before = await snapshot();
-  for (const value of [...INJECTIONS, '..', '%2e%2e', 'web%00', 'web/../../etc']) {
-    const encoded = encodeURIComponent(value);
-    for (const path of [
-      `${APP}/${encoded}`,
-      `${APP}/${encoded}/members`,
-      `/api/v1/image-groups/${encoded}/repositories/${encoded}`,
-      `/api/v1/build-projects/${encoded}`,
-      `/api/v1/users/${encoded}`,
-    ]) {
-      const response = await alice.get(path);
-      assert.ok([400, 404].includes(response.status), `${path}: ${response.status}`);
-      assert.equal(typeof response.body.type, 'string', `${path} answers a problem`);
-    }
-    for (const method of ['PATCH', 'DELETE']) {
-      const response = await alice.request(method, `${APP}/${encoded}`, method === 'PATCH' ? {} : undefined);
-      assert.ok([400, 404].includes(response.status), `${method} ${value}: ${response.status}`);
-    }
-    // Search text may not hold control characters (a 400 of its own); the rest is searched for.
-    if (!/\p{Cc}/u.test(value)) {
-      const search = await alice.get(`${APP}?q=${encoded}`);
-      assert.equal(search.status, 200, value);
-      assert.deepEqual(search.body.items, [], `${value} matches nothing`);
-    }
-  }
-  const tokenId = await alice.delete('/api/v1/user/tokens/1%20or%201=1');
-  assert.equal(tokenId.status, 400);
-  assert.equal((await alice.delete('/api/v1/user/tokens/99999999999')).status, 400);
-  assert.deepEqual(await snapshot(), before);
-  // The tables are all still there.
-  assert.equal((await alice.get(`${APP}/web`)).status, 200);
-});
+    test('bad query strings are 400 problems naming the parameter (in: query)', async () => {
+      for (const [path, fields] of QUERY_CASES) {
+        const response = await tc.admin.get(path);
+        assertBadInput(`GET ${path}`, response, fields);
+        assert.ok(
+          response.body.errors.every((e: { in?: string }) => e.in === 'query'),
+          `${path}: ${JSON.stringify(response.body.errors)}`,
+        );
+      }
+    });
+
+    test('malformed JSON is a 400 invalid-json problem', async () => {
+      for (const raw of ['{"name": ', '{name: "web"}', "{'name': 'web'}", '\u0000', '{"name":"a"}}']) {
+        const response = await alice.request('POST', APP, raw);
+        assert.equal(response.status, 400, raw);
+        assert.equal(response.body.type, 'urn:leengine:problem:invalid-json', raw);
+      }
+    });
+
+    test('injection strings in paths and search are only ever data: 404 or an empty list, never 500', async () => {
+      const before = await snapshot();
+      for (const value of [...INJECTIONS, '..', '%2e%2e', 'web%00', 'web/../../etc']) {
+        const encoded = encodeURIComponent(value);
+        for (const path of [
+          `${APP}/${encoded}`,
+          `${APP}/${encoded}/members`,
+          `/api/v1/image-groups/${encoded}/repositories/${encoded}`,
+          `/api/v1/build-projects/${encoded}`,
+          `/api/v1/users/${encoded}`,
+        ]) {
+          const response = await alice.get(path);
+          assert.ok([400, 404].includes(response.status), `${path}: ${response.status}`);
+          assert.equal(typeof response.body.type, 'string', `${path} answers a problem`);
+        }
+        for (const method of ['PATCH', 'DELETE']) {
+          const response = await alice.request(
+            method,
+            `${APP}/${encoded}`,
+            method === 'PATCH' ? {} : undefined,
+          );
+          assert.ok([400, 404].includes(response.status), `${method} ${value}: ${response.status}`);
+        }
+        // Search text may not hold control characters (a 400 of its own); the rest is searched for.
+        if (!/\p{Cc}/u.test(value)) {
+          const search = await alice.get(`${APP}?q=${encoded}`);
+          assert.equal(search.status, 200, value);
+          assert.deepEqual(search.body.items, [], `${value} matches nothing`);
+        }
+      }
+      const tokenId = await alice.delete('/api/v1/user/tokens/1%20or%201=1');
+      assert.equal(tokenId.status, 400);
+      assert.equal((await alice.delete('/api/v1/user/tokens/99999999999')).status, 400);
+      assert.deepEqual(await snapshot(), before);
+      // The tables are all still there.
+      assert.equal((await alice.get(`${APP}/web`)).status, 200);
+    });
+  });
+}

@@ -11,6 +11,8 @@ import { TestClock } from './testClock.ts';
 export interface Backend {
   name: 'pglite' | 'postgres';
   open(options?: { migrated?: boolean }): Promise<Database>;
+  /** For a whole core (`startTestCore`): a fresh database's URL, or none for PGlite in memory. */
+  databaseUrl(): Promise<string | undefined>;
 }
 
 let databases = 0;
@@ -19,6 +21,10 @@ let databases = 0;
 export function backends(testbed: Testbed): Backend[] {
   // One PostgreSQL per test file, started on first use; a new database per open().
   let postgres: Promise<PostgresHandle> | undefined;
+  const createDatabase = async () => {
+    postgres ??= testbed.postgres();
+    return (await postgres).createDatabase(`store_${process.pid}_${++databases}`);
+  };
   return [
     {
       name: 'pglite',
@@ -27,16 +33,16 @@ export function backends(testbed: Testbed): Backend[] {
         if (options.migrated !== false) await migrate(db);
         return db;
       },
+      databaseUrl: async () => undefined,
     },
     {
       name: 'postgres',
       open: async (options = {}) => {
-        postgres ??= testbed.postgres();
-        const url = await (await postgres).createDatabase(`store_${process.pid}_${++databases}`);
-        const db = await openDatabase({ url, dataDir: 'unused' });
+        const db = await openDatabase({ url: await createDatabase(), dataDir: 'unused' });
         if (options.migrated !== false) await migrate(db);
         return db;
       },
+      databaseUrl: createDatabase,
     },
   ];
 }
