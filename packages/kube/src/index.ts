@@ -1,4 +1,4 @@
-export type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
+export type { CoreV1Event, V1Deployment, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 export { type CellCapacity, type NodeCapacity, podRequests, type Resources } from './capacity.ts';
 export {
   CellClient,

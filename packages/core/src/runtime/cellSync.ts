@@ -12,6 +12,8 @@ import {
   serviceManifest,
   specHash,
   statusCode,
+  type V1Secret,
+  type V1Service,
 } from '@leengine/kube';
 import type { Logger } from 'pino';
 import { deletePlacement, placementsOf, recordSync } from '../applications/placementStore.ts';
@@ -67,8 +69,6 @@ const PENDING_RECHECK_MS = 1000;
  */
 export class CellSync {
   readonly #deps: CellSyncDeps;
-  /** Service specs last applied per application@cell (a change, or a restart, applies again). */
-  readonly #services = new Map<string, string>();
 
   constructor(deps: CellSyncDeps) {
     this.#deps = deps;
@@ -95,7 +95,6 @@ export class CellSync {
       this.#deps.observed(app.id);
       return pending ? requeueAfter(PENDING_RECHECK_MS) : done;
     } catch (error) {
-      this.#services.delete(`${application}@${cell}`);
       const message = error instanceof Error ? error.message : String(error);
       await recordSync(db, app.id, cellRow.id, message.slice(0, 1000), this.#deps.clock()).catch(() => {});
       throw error;
@@ -134,11 +133,12 @@ export class CellSync {
     const versions = await listVersions(db, applicationId);
     const active = versions.filter((v) => v.state === 'active');
     const port = active.at(-1)?.port ?? versions[0]?.port;
+    // Level-based: read what the cell has (a Service deleted or edited by hand comes back).
     const service = serviceManifest(application, port);
-    const serviceKey = `${application}@${cell}`;
-    if (state === 'absent' || this.#services.get(serviceKey) !== JSON.stringify(service)) {
+    if (state === 'absent' || !(await this.#serviceMatches(client, service))) {
+      if (state !== 'absent')
+        this.#deps.logger.info({ application, cell }, 'service missing or changed: applying it');
       await client.apply(service);
-      this.#services.set(serviceKey, JSON.stringify(service));
     }
     if (this.#deps.registryHost && box) {
       // Before any Deployment: its pods pull with it.
@@ -150,15 +150,28 @@ export class CellSync {
     const pods = new Map<string, number>();
     for (const c of await client.containers(application)) pods.set(c.version, (pods.get(c.version) ?? 0) + 1);
     let pending = false;
-    for (const version of active) {
+    const specs = active.map((version) =>
+      versionSpec(application, version, version.replicas[cell] ?? 0, box),
+    );
+    const secrets = specs.some((spec) => secretManifest(spec))
+      ? await this.#secretData(client, application)
+      : new Map<string, Record<string, string>>();
+    for (const [i, version] of active.entries()) {
       const replicas = version.replicas[cell] ?? 0;
-      const spec = versionSpec(application, version, replicas, box);
+      const spec = specs[i] as (typeof specs)[number];
       const current = deployments.get(version.name);
-      if (!current || current.specHash !== specHash(spec) || current.desired !== replicas) {
-        const secret = secretManifest(spec);
-        if (secret) await client.apply(secret);
-        await client.apply(deploymentManifest(spec));
+      const secret = secretManifest(spec);
+      const changed = !current || current.specHash !== specHash(spec) || current.desired !== replicas;
+      // The Secret is read too, not only the Deployment: one deleted by hand comes back.
+      if (secret && (changed || !sameSecret(secrets.get(secret.metadata?.name ?? ''), secret))) {
+        if (!changed)
+          this.#deps.logger.info(
+            { application, cell, version: version.name },
+            'secret missing or changed: applying it',
+          );
+        await client.apply(secret);
       }
+      if (changed) await client.apply(deploymentManifest(spec));
       if (!current || current.ready < replicas || current.desired !== replicas) pending = true;
       if ((pods.get(version.name) ?? 0) !== replicas) pending = true;
     }
@@ -184,6 +197,48 @@ export class CellSync {
     }
     await this.#record(versions, deployments, pods, removed, cellId);
     return pending;
+  }
+
+  /** True when the cell's Service has what LeEngine sets (selector, ports, headless, labels). */
+  async #serviceMatches(client: CellClient, desired: V1Service): Promise<boolean> {
+    let current: V1Service;
+    try {
+      current = await client.core.readNamespacedService({
+        namespace: desired.metadata?.namespace ?? '',
+        name: desired.metadata?.name ?? '',
+      });
+    } catch (error) {
+      if (statusCode(error) === 404) return false;
+      throw error;
+    }
+    const ports = (s: V1Service) =>
+      JSON.stringify(
+        (s.spec?.ports ?? []).map((p) => [p.name, p.port, String(p.targetPort), p.protocol ?? 'TCP']),
+      );
+    const labels = Object.entries(desired.metadata?.labels ?? {});
+    return (
+      current.spec?.clusterIP === desired.spec?.clusterIP &&
+      JSON.stringify(current.spec?.selector ?? {}) === JSON.stringify(desired.spec?.selector ?? {}) &&
+      ports(current) === ports(desired) &&
+      (current.spec?.publishNotReadyAddresses ?? false) === desired.spec?.publishNotReadyAddresses &&
+      labels.every(([k, v]) => current.metadata?.labels?.[k] === v)
+    );
+  }
+
+  /** The data of the Secrets LeEngine made in the namespace, by name (values decoded). */
+  async #secretData(client: CellClient, application: string): Promise<Map<string, Record<string, string>>> {
+    const list = await client.core.listNamespacedSecret({
+      namespace: application,
+      labelSelector: `${LABELS.managedBy}=${MANAGED_BY}`,
+    });
+    return new Map(
+      list.items.map((s) => [
+        s.metadata?.name ?? '',
+        Object.fromEntries(
+          Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+        ),
+      ]),
+    );
   }
 
   /**
@@ -302,7 +357,6 @@ export class CellSync {
       }
       await recomputeAllocation(tx, applicationId);
     });
-    this.#services.delete(`${application}@${cell}`);
     this.#deps.logger.info({ application, cell }, 'application left the cell');
     this.#deps.observed(applicationId);
     return done;
@@ -310,7 +364,6 @@ export class CellSync {
 
   /** Deletes the namespace if LeEngine made it; done once it is gone. */
   async #removeNamespace(client: CellClient, application: string): Promise<ReconcileResult> {
-    this.#services.delete(`${application}@${client.cell}`);
     let labels: Record<string, string> | undefined;
     try {
       labels = (await client.core.readNamespace({ name: application })).metadata?.labels;
@@ -323,4 +376,12 @@ export class CellSync {
     await client.remove(namespaceManifest(application));
     return requeueAfter(PENDING_RECHECK_MS);
   }
+}
+
+/** True when the cell's Secret holds exactly the desired values. */
+function sameSecret(current: Record<string, string> | undefined, desired: V1Secret): boolean {
+  if (!current) return false;
+  const want = desired.stringData ?? {};
+  const keys = Object.keys(want);
+  return keys.length === Object.keys(current).length && keys.every((k) => current[k] === want[k]);
 }
