@@ -52,5 +52,9 @@ export function rollbackStep(version: string, replaced: string[]): OperationStep
   return step('rollback', `Remove ${version}${keep}`);
 }
 
-/** Steps before the old version leaves the load balancer: failing or aborting there rolls back. */
+/**
+ * Steps before the old version leaves the load balancer: failing or aborting there rolls
+ * back. A `drain` that passes the deadline fails without a rollback (the new version is
+ * routable by then) and releases the drain, so the old version keeps serving beside it.
+ */
 export const REVERSIBLE: ReadonlySet<string> = new Set(['create', 'ready', 'routable', 'select']);

@@ -211,7 +211,7 @@ export class OperationDriver {
       case 'routable':
         return this.#deadline(snap, await this.#routable(snap));
       case 'drain':
-        return snap.op.kind === 'scale' ? this.#drainPods(snap, params) : this.#drainVersions(snap);
+        return this.#drainWithDeadline(snap, params);
       case 'retire':
         return this.#retire(snap);
       case 'select':
@@ -267,6 +267,35 @@ export class OperationDriver {
     return routable
       ? ok(`${endpoints.length} instances of ${snap.version.name} routable`)
       : wait(`waiting for the load balancer to route to ${endpoints.length} instances`);
+  }
+
+  /**
+   * The drain waits for the load balancer's confirmation, but not past the deadline: then
+   * it fails (a failed drain is not rolled back). Nothing has been stopped yet, so the
+   * drain is released and what runs keeps serving: the old versions beside the new one
+   * (a gray upgrade), or every instance (a scale-down).
+   */
+  async #drainWithDeadline(snap: Snapshot, params: OperationParams): Promise<Outcome> {
+    const scale = snap.op.kind === 'scale';
+    const outcome = this.#deadline(
+      snap,
+      scale ? await this.#drainPods(snap, params) : await this.#drainVersions(snap),
+    );
+    if (outcome.kind !== 'fail') return outcome;
+    const target = scale
+      ? { versions: [], endpoints: this.#removed(snap, params) }
+      : { versions: snap.replaced.map((v) => v.name), endpoints: [] };
+    await this.#deps.gate.release(snap.op.application, target);
+    const what = scale
+      ? `${target.endpoints.length} instances of ${snap.version.name}`
+      : target.versions.join(', ');
+    const kept = scale
+      ? 'nothing was stopped, every instance keeps serving'
+      : `${snap.version.name} and ${what} both keep running and serving; deploy again or roll back`;
+    return {
+      kind: 'fail',
+      message: `the load balancer did not confirm ${what} out by the deadline: ${kept}`,
+    };
   }
 
   async #drainVersions(snap: Snapshot): Promise<Outcome> {

@@ -10,8 +10,23 @@ import {
   startCellRegion,
   until,
 } from '../testing/cellRegion.ts';
+import type { TrafficGate } from '../traffic/trafficGate.ts';
 
 const testbed = useTestbed();
+
+/**
+ * The load balancer as core's TrafficGate: it routes at once, but never confirms a drain
+ * of the application `stuck` (like an SLB agent of its group that never reports), and
+ * remembers what was released.
+ */
+const released: string[] = [];
+const gate: TrafficGate = {
+  routable: async () => true,
+  drain: async (application) => application !== 'stuck',
+  release: async (application, target) => {
+    released.push(`${application}: ${target.versions.join(',')}`);
+  },
+};
 
 async function serving(client: ApiClient, app: string): Promise<Json[]> {
   const containers = (await client.get(`/api/v1/applications/${app}/containers`)).body.items as Json[];
@@ -28,8 +43,8 @@ async function deployments(region: CellRegion, app: string): Promise<string[]> {
   return out.sort();
 }
 
-test('a version whose health check never passes: the upgrade times out, rolls back, and v1 keeps serving; an abort does the same at once', async () => {
-  const region = await startCellRegion(testbed, ['fail-a', 'fail-b']);
+test('a version whose health check never passes: the upgrade times out, rolls back, and v1 keeps serving; an abort does the same at once; a drain never confirmed fails at the deadline with both versions serving', async () => {
+  const region = await startCellRegion(testbed, ['fail-a', 'fail-b'], { gate });
   const { core } = region;
   try {
     const alice = await core.user('alice');
@@ -137,6 +152,68 @@ test('a version whose health check never passes: the upgrade times out, rolls ba
         ['v1', 'succeeded'],
       ],
     );
+
+    // The load balancer never confirms the drain: no abort there, and at the deadline the
+    // upgrade fails at drain without a rollback; the drain is released, v1 and v2 both serve.
+    assert.equal((await alice.post('/api/v1/applications', { name: 'stuck' })).status, 201);
+    const s1 = await alice.post(
+      '/api/v1/applications/stuck/versions',
+      httpboxVersion(region, { instances: 1 }),
+    );
+    assert.equal((await finished(alice, 'stuck', s1.body.id)).state, 'succeeded');
+    const s2 = await alice.post(
+      '/api/v1/applications/stuck/versions',
+      httpboxVersion(region, { instances: 1, env: [], timeoutSeconds: 60 }),
+    );
+    assert.equal(s2.status, 202, JSON.stringify(s2.body));
+    const draining: Json = await until('v2 routable, v1 draining', async () => {
+      const op = (await alice.get(`/api/v1/applications/stuck/operations/${s2.body.id}`)).body;
+      return op.steps[3].state === 'running' ? op : undefined;
+    });
+    assert.match(draining.steps[3].message, /waiting for the load balancer to confirm v1 is out/);
+    const noAbort = await alice.post(`/api/v1/applications/stuck/operations/${s2.body.id}/abort`);
+    assert.equal(noAbort.status, 409, JSON.stringify(noAbort.body));
+    core.clock.advance(61_000);
+    const undrained = await finished(alice, 'stuck', s2.body.id);
+    assert.equal(undrained.state, 'failed', JSON.stringify(undrained));
+    assert.equal(
+      undrained.error,
+      'the load balancer did not confirm v1 out by the deadline: v2 and v1 both keep running and serving; deploy again or roll back',
+    );
+    assert.deepEqual(
+      undrained.steps.map((s: Json) => [s.name, s.state]),
+      [
+        ['create', 'done'],
+        ['ready', 'done'],
+        ['routable', 'done'],
+        ['drain', 'failed'],
+        ['retire', 'skipped'],
+      ],
+    );
+    assert.deepEqual(
+      released.filter((r) => r.startsWith('stuck')),
+      ['stuck: v1'],
+    );
+    assert.deepEqual(
+      (await alice.get('/api/v1/applications/stuck/versions')).body.items.map((v: Json) => [v.name, v.state]),
+      [
+        ['v2', 'active'],
+        ['v1', 'active'],
+      ],
+    );
+    assert.deepEqual(await deployments(region, 'stuck'), [
+      'fail-a v1',
+      'fail-a v2',
+      'fail-b v1',
+      'fail-b v2',
+    ]);
+    const both = await serving(alice, 'stuck');
+    assert.deepEqual(both.map((c) => `${c.version} ${c.ready}`).sort(), [
+      'v1 true',
+      'v1 true',
+      'v2 true',
+      'v2 true',
+    ]);
   } finally {
     await core.close();
   }
