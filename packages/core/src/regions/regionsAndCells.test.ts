@@ -7,7 +7,7 @@ import { finished, httpboxVersion, startCellRegion, until } from '../testing/cel
 
 const testbed = useTestbed();
 
-test('regions and cells: admin API with sealed kubeconfigs, health and capacity, cordon keeps new applications off, evacuate moves them', async () => {
+test('regions and cells: admin API with sealed kubeconfigs, health and capacity, cordon keeps new applications off, evacuate moves them (to a free cell, or with none to the other cells)', async () => {
   const region = await startCellRegion(testbed, ['ev-a', 'ev-b', 'ev-c']);
   const { core, clients } = region;
   try {
@@ -123,6 +123,29 @@ test('regions and cells: admin API with sealed kubeconfigs, health and capacity,
     ]);
     const version = (await alice.get('/api/v1/applications/move/versions/v1')).body;
     assert.deepEqual(version.instances, { 'ev-a': 1, 'ev-c': 1 });
+    assert.equal((await alice.get('/api/v1/applications/move')).body.allocation.instances, 2);
+
+    // Evacuate ev-c too: ev-b is cordoned, so no free cell is left; the application's
+    // other cell (ev-a) takes ev-c's instance, and ev-c's copy goes once ev-a runs both.
+    const shared = await admin.post('/api/v1/regions/test/cells/ev-c/evacuate');
+    assert.equal(shared.status, 200, JSON.stringify(shared.body));
+    assert.deepEqual(shared.body, { cell: 'ev-c', moves: [{ application: 'move', to: ['ev-a'] }] });
+    await until('move left ev-c', async () => {
+      const app = (await alice.get('/api/v1/applications/move')).body;
+      return JSON.stringify(app.cells) === JSON.stringify([{ name: 'ev-a', state: 'active' }]);
+    });
+    await until(
+      'namespace gone from ev-c',
+      async () => (await clients.get('ev-c')?.namespace('move')) === 'absent',
+    );
+    const together = (await alice.get('/api/v1/applications/move/containers')).body.items as Json[];
+    assert.deepEqual(together.map((c) => [c.cell, c.version, c.ready]).sort(), [
+      ['ev-a', 'v1', true],
+      ['ev-a', 'v1', true],
+    ]);
+    assert.deepEqual((await alice.get('/api/v1/applications/move/versions/v1')).body.instances, {
+      'ev-a': 2,
+    });
     assert.equal((await alice.get('/api/v1/applications/move')).body.allocation.instances, 2);
 
     // A cell or region still in use cannot be removed; an empty cell can.

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useTestbed } from '@leengine/testbed';
 import type { Json } from '../testing/apiClient.ts';
-import { httpboxVersion, startCellRegion, until } from '../testing/cellRegion.ts';
+import { finished, httpboxVersion, startCellRegion, until } from '../testing/cellRegion.ts';
 
 const testbed = useTestbed();
 
-test('forbidden role, exceeded quota, unknown tag, invalid resources or env names: a clear 4xx and nothing in any cell', async () => {
+test('forbidden role, exceeded quota (deploy, scale, rollback), unknown tag, invalid resources or env names: a clear 4xx and nothing in any cell', async () => {
   const region = await startCellRegion(testbed, ['deny-a', 'deny-b']);
   const { core, clients } = region;
   try {
@@ -156,6 +156,54 @@ test('forbidden role, exceeded quota, unknown tag, invalid resources or env name
     // Within the quota it goes through.
     const fits = await alice.post('/api/v1/applications/pay/versions', { ...good, instances: 1 });
     assert.equal(fits.status, 202, JSON.stringify(fits.body));
+    assert.equal((await finished(alice, 'pay', fits.body.id)).state, 'succeeded');
+
+    /** What runs in the cells, and the versions and operations in the database. */
+    const everything = async () => {
+      const cells: string[] = [];
+      for (const client of clients.values()) {
+        for (const d of await client.deployments('pay'))
+          cells.push(`${client.cell} ${d.version} ${d.desired}`);
+      }
+      const versions = (await alice.get('/api/v1/applications/pay/versions')).body.items as Json[];
+      return {
+        cells: cells.sort(),
+        versions: versions.map((v) => `${v.name} ${v.state} ${JSON.stringify(v.instances)}`),
+        operations: (await alice.get('/api/v1/applications/pay/operations')).body.items.length,
+        allocation: (await alice.get('/api/v1/applications/pay')).body.allocation.instances,
+      };
+    };
+
+    // Scaling past the quota (2 running + 2 more > 3): 422, nothing changes in any cell.
+    const scaled = await everything();
+    assert.deepEqual(scaled.cells, ['deny-a v1 1', 'deny-b v1 1']);
+    const tooMany = await alice.post('/api/v1/applications/pay/versions/v1/scale', { instances: 4 });
+    assert.equal(tooMany.status, 422, JSON.stringify(tooMany.body));
+    assert.match(tooMany.body.detail, /instances 2 \+ 2 > 3/);
+    assert.deepEqual(await everything(), scaled);
+
+    // Rolling back needs room for both versions during the upgrade: 2 + 2 > 3 is refused too.
+    assert.equal((await core.admin.put('/api/v1/users/alice/quota', { instances: 4 })).status, 200);
+    const v2 = await alice.post('/api/v1/applications/pay/versions', { ...good, instances: 1 });
+    assert.equal(v2.status, 202, JSON.stringify(v2.body));
+    assert.equal((await finished(alice, 'pay', v2.body.id)).state, 'succeeded');
+    assert.equal((await core.admin.put('/api/v1/users/alice/quota', { instances: 3 })).status, 200);
+    const upgraded = await everything();
+    assert.deepEqual(upgraded.cells, ['deny-a v2 1', 'deny-b v2 1']);
+    const back = await alice.post('/api/v1/applications/pay/rollback', { version: 'v1' });
+    assert.equal(back.status, 422, JSON.stringify(back.body));
+    assert.match(back.body.detail, /instances 2 \+ 2 > 3/);
+    assert.deepEqual(await everything(), upgraded);
+    const refusedOps = (await alice.get('/api/v1/applications/pay/activity')).body.items as Json[];
+    assert.deepEqual(
+      refusedOps
+        .filter((a) => a.error === 'quota-exceeded' && a.action !== 'deploy')
+        .map((a) => [a.action, a.result, a.error]),
+      [
+        ['rollback', 'failed', 'quota-exceeded'],
+        ['scale', 'failed', 'quota-exceeded'],
+      ],
+    );
   } finally {
     await core.close();
   }

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { useTestbed } from '@leengine/testbed';
-import type { Json } from '../testing/apiClient.ts';
+import { promisify } from 'node:util';
+import type { CellClient } from '@leengine/kube';
+import { type CellHandle, useTestbed } from '@leengine/testbed';
+import type { ApiClient, Json } from '../testing/apiClient.ts';
 import { allEvents, finished, httpboxVersion, startCellRegion, until } from '../testing/cellRegion.ts';
 import { TEST_PASSWORD, tokenFor } from '../testing/testCore.ts';
 
@@ -12,6 +16,57 @@ function tally(containers: Json[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const c of containers) out[`${c.cell} ${c.version}`] = (out[`${c.cell} ${c.version}`] ?? 0) + 1;
   return out;
+}
+
+/** [cell, or null for the platform's own; reason; the object, e.g. /^Pod\/v1-/] */
+type ExpectedEvent = [string | null, string, RegExp];
+
+/** Waits until the application's events include every expected one; returns them all. */
+async function eventsShow(client: ApiClient, application: string, step: string, expected: ExpectedEvent[]) {
+  return until(
+    `events after ${step}`,
+    async () => {
+      const list = await allEvents(client, application);
+      const missing = expected.filter(
+        ([cell, reason, object]) =>
+          !list.some((e) => e.cell === cell && e.reason === reason && object.test(e.object)),
+      );
+      if (missing.length > 0) throw new Error(`missing ${missing.map((m) => m.join(' ')).join('; ')}`);
+      return list;
+    },
+    60_000,
+  );
+}
+
+/** Each container was scheduled in its cell: the cell's own Kubernetes events say so. */
+function scheduled(containers: Json[]): ExpectedEvent[] {
+  return containers.map((c) => [c.cell, 'Scheduled', new RegExp(`^Pod/${c.name}$`)]);
+}
+
+/** Finished GET requests for container logs the cell's apiserver has counted. */
+async function logRequestsDone(cell: CellHandle): Promise<number> {
+  const metrics = await cell.request('/metrics');
+  let n = 0;
+  for (const line of metrics.body.split('\n')) {
+    if (line.startsWith('apiserver_request_total{') && line.includes('subresource="log"'))
+      n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
+/** Kills the container's processes from the node (as a crash would): the kubelet restarts it. */
+async function killContainer(client: CellClient, pod: string): Promise<void> {
+  const status = await client.core.readNamespacedPod({ namespace: 'shop', name: pod });
+  const id = status.status?.containerStatuses?.[0]?.containerID?.replace(/^\w+:\/\//, '');
+  assert.ok(id, `${pod} has a container id`);
+  const { stdout } = await promisify(execFile)('find', ['/sys/fs/cgroup', '-type', 'd', '-name', `*${id}*`]);
+  const dirs = stdout.split('\n').filter(Boolean);
+  assert.ok(dirs.length > 0, `a cgroup for container ${id}`);
+  for (const dir of dirs) {
+    for (const pid of readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean)) {
+      process.kill(Number(pid), 'SIGKILL');
+    }
+  }
 }
 
 test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll back to v1, delete; containers, events, activity and statistics follow', async () => {
@@ -65,6 +120,16 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
     let containers = (await alice.get('/api/v1/applications/shop/containers')).body;
     assert.deepEqual(containers.unreachableCells, []);
     assert.deepEqual(tally(containers.items), { 'life-a v1': 2, 'life-b v1': 2 });
+    await eventsShow(alice, 'shop', 'v1', [
+      [null, 'DeployStarted', /^Version\/v1$/],
+      [null, 'VersionCreated', /^Version\/v1$/],
+      [null, 'VersionReady', /^Version\/v1$/],
+      [null, 'VersionRoutable', /^Version\/v1$/],
+      [null, 'DeploySucceeded', /^Version\/v1$/],
+      ['life-a', 'ScalingReplicaSet', /^Deployment\/v1$/],
+      ['life-b', 'ScalingReplicaSet', /^Deployment\/v1$/],
+      ...scheduled(containers.items),
+    ]);
     for (const c of containers.items) {
       assert.equal(c.ready, true);
       assert.equal(c.node, `${c.cell}-node`);
@@ -86,7 +151,12 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
       (await alice.get(`/api/v1/applications/shop/cells/elsewhere/containers/${pod.name}/logs`)).status,
       404,
     );
+    // Followed: a line the container writes after the request started comes through core
+    // (httpbox logs each request it serves); when the client goes away, so does the
+    // stream from the cell (its apiserver counts the log request as finished).
     const token = await tokenFor(core.anonymous, 'alice', TEST_PASSWORD);
+    const podCell = region.cells.find((c) => c.name === pod.cell);
+    assert.ok(podCell);
     const stop = new AbortController();
     const followed = await fetch(`${core.url}${logsPath}?follow=true&tail=1`, {
       headers: { authorization: `Bearer ${token}` },
@@ -94,7 +164,27 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
     });
     assert.equal(followed.status, 200, 'the followed log answers at once and stays open');
     assert.match(followed.headers.get('content-type') ?? '', /^text\/plain/);
+    let streamed = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      const reader = followed.body?.getReader();
+      for (let r = await reader?.read(); r && !r.done; r = await reader?.read()) {
+        streamed += decoder.decode(r.value, { stream: true });
+      }
+    })().catch((error: unknown) => {
+      if ((error as Error).name !== 'AbortError') throw error;
+    });
+    const marker = `/follow-${Date.now()}`;
+    assert.equal((await fetch(`http://${pod.ip}:8080${marker}`)).status, 404);
+    await until('the new line through the followed log', () => streamed.includes(`url:${marker}`), 30_000);
+    const doneBefore = await logRequestsDone(podCell);
     stop.abort();
+    await reading;
+    await until(
+      "the cell's log stream closed with the client",
+      async () => (await logRequestsDone(podCell)) === doneBefore + 1,
+      30_000,
+    );
     const gina = await core.user('gina');
     await alice.post('/api/v1/applications/shop/members', { username: 'gina', role: 'guest' });
     assert.equal((await gina.get(`${logsPath}?tail=5`)).status, 403, 'a Guest may not read logs');
@@ -162,6 +252,40 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
         ['v1', 'retired'],
       ],
     );
+    await eventsShow(alice, 'shop', 'the upgrade to v2', [
+      [null, 'VersionRoutable', /^Version\/v2$/],
+      [null, 'VersionDrained', /^Version\/v2$/],
+      [null, 'VersionRetired', /^Version\/v2$/],
+      [null, 'DeploySucceeded', /^Version\/v2$/],
+      ['life-a', 'Killing', /^Pod\/v1-/],
+      ['life-b', 'Killing', /^Pod\/v1-/],
+      ...scheduled(containers.items),
+    ]);
+
+    // Level-based: a Service or a version's Secret deleted by hand in a cell comes back
+    // (the periodic resync reads them; it runs every 5 s here).
+    await clients.get('life-a')?.core.deleteNamespacedService({ namespace: 'shop', name: 'shop' });
+    await clients.get('life-b')?.core.deleteNamespacedSecret({ namespace: 'shop', name: 'v2-env' });
+    await until(
+      'the Service back in life-a',
+      async () => {
+        const svc = await clients
+          .get('life-a')
+          ?.core.readNamespacedService({ namespace: 'shop', name: 'shop' });
+        return svc?.spec?.selector?.['leengine.io/application'] === 'shop';
+      },
+      30_000,
+    );
+    await until(
+      'the Secret back in life-b',
+      async () => {
+        const back = await clients
+          .get('life-b')
+          ?.core.readNamespacedSecret({ namespace: 'shop', name: 'v2-env' });
+        return Buffer.from(back?.data?.TOKEN ?? '', 'base64').toString() === 's3cret-value';
+      },
+      30_000,
+    );
 
     // Scale up in one cell, then down in total: the instances that stop are chosen and drained first.
     const up = await alice.post('/api/v1/applications/shop/versions/v2/scale', {
@@ -171,6 +295,12 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
     assert.equal((await finished(alice, 'shop', up.body.id)).state, 'succeeded');
     containers = (await alice.get('/api/v1/applications/shop/containers')).body;
     assert.deepEqual(tally(containers.items), { 'life-a v2': 3, 'life-b v2': 2 });
+    await eventsShow(alice, 'shop', 'the scale-up', [
+      [null, 'VersionScaled', /^Version\/v2$/],
+      [null, 'ScaleSucceeded', /^Version\/v2$/],
+      ...scheduled(containers.items),
+    ]);
+    const beforeDown = containers.items as Json[];
     assert.deepEqual((await alice.get('/api/v1/applications/shop')).body.allocation, {
       instances: 5,
       cpuMillicores: 100,
@@ -187,6 +317,17 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
       containers.items.every((c: Json) => !chosen.includes(c.name)),
       'exactly the chosen instances stopped',
     );
+    const afterDown = await eventsShow(alice, 'shop', 'the scale-down', [
+      [null, 'InstancesChosen', /^Version\/v2$/],
+      ...beforeDown
+        .filter((c) => chosen.includes(c.name))
+        .map((c): ExpectedEvent => [c.cell, 'Killing', new RegExp(`^Pod/${c.name}$`)]),
+    ]);
+    assert.equal(
+      afterDown.filter((e) => e.reason === 'ScaleSucceeded').length,
+      2,
+      'one ScaleSucceeded per scaling',
+    );
 
     // Roll back to v1: it runs again (2 per cell, as it had), v2 goes.
     const back = await alice.post('/api/v1/applications/shop/rollback', { version: 'v1' });
@@ -196,6 +337,22 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
     containers = (await alice.get('/api/v1/applications/shop/containers')).body;
     assert.deepEqual(tally(containers.items), { 'life-a v1': 2, 'life-b v1': 2 });
     assert.ok(containers.items.every((c: Json) => c.ready && c.ip));
+    await eventsShow(alice, 'shop', 'the rollback', [
+      [null, 'RollbackSucceeded', /^Version\/v1$/],
+      ...scheduled(containers.items),
+    ]);
+
+    // A container that dies is restarted by its kubelet: the list counts it.
+    assert.ok(containers.items.every((c: Json) => c.restarts === 0));
+    const crashing = containers.items[0] as Json;
+    const crashClient = clients.get(crashing.cell);
+    assert.ok(crashClient);
+    await killContainer(crashClient, crashing.name);
+    await until(`${crashing.name} restarted once and ready`, async () => {
+      const list = (await alice.get('/api/v1/applications/shop/containers')).body.items as Json[];
+      const again = list.find((c) => c.name === crashing.name);
+      return again?.restarts === 1 && again.ready;
+    });
 
     // Events: the platform's steps and the cells' own Kubernetes events, newest first.
     const events: Json[] = await until('kubernetes events from both cells', async () => {

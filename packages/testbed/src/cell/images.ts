@@ -7,7 +7,8 @@ export interface CellImages {
   pause: string;
   /**
    * A tiny HTTP server on port 8080 answering `GET /` with its pod's name (busybox httpd);
-   * `/healthz` answers 200 too.
+   * `/healthz` answers 200 too. It logs every request (`<ip>:<port>: url:<path>`, then
+   * `response:<status>`) to its container log, so tests can see logs arrive.
    */
   httpbox: string;
 }
@@ -40,7 +41,7 @@ async function buildAndPush(registry: RegistryHandle, creds: string | undefined)
       cmd: [
         '/bin/sh',
         '-c',
-        'mkdir -p /www && hostname > /www/index.html && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www',
+        'mkdir -p /www && hostname > /www/index.html && echo ok > /www/healthz && exec httpd -f -vv -p 8080 -h /www',
       ],
     });
     await buildah.push('localhost/leengine/pause:1', images.pause, creds ? { creds } : {});
