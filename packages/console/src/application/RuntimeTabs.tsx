@@ -6,13 +6,14 @@ import {
   type Version,
 } from '@leengine/common';
 import { useEffect, useState } from 'react';
-import { ApiError, api, query, seg } from '../api.ts';
+import { ApiError, api, seg } from '../api.ts';
 import { useConfirm } from '../components/Confirm.tsx';
 import { Dialog } from '../components/Dialog.tsx';
 import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
 import { PagedTable, Table } from '../components/Table.tsx';
 import { useApi } from '../useApi.ts';
+import { ContainerLog } from './ContainerLog.tsx';
 import { OperationView } from './OperationView.tsx';
 
 /** Versions with their instances per cell; scale and rollback where the role allows. */
@@ -188,15 +189,8 @@ export function ContainersTab(props: { application: string; canReadLogs: boolean
     const timer = setInterval(reload, 5000);
     return () => clearInterval(timer);
   }, [reload]);
-  const [log, setLog] = useState<{ pod: string; text: string; failed?: boolean } | null>(null);
-  const showLog = (cell: string, pod: string) => {
-    setLog({ pod, text: 'Loading…' });
-    void fetch(`/api/v1${base}/cells/${seg(cell)}/containers/${seg(pod)}/logs${query({ tail: 200 })}`, {
-      credentials: 'same-origin',
-    })
-      .then(async (r) => setLog({ pod, text: await r.text(), failed: !r.ok }))
-      .catch((e: Error) => setLog({ pod, text: e.message, failed: true }));
-  };
+  const [log, setLog] = useState<{ cell: string; pod: string } | null>(null);
+  const showLog = (cell: string, pod: string) => setLog({ cell, pod });
   return (
     <div>
       {list.data?.unreachableCells.map((c) => (
@@ -255,10 +249,13 @@ export function ContainersTab(props: { application: string; canReadLogs: boolean
         )}
       />
       {log ? (
-        <section>
-          <h2>Log of {log.pod}</h2>
-          <pre className={`copy log${log.failed ? ' error' : ''}`}>{log.text || '(empty)'}</pre>
-        </section>
+        <ContainerLog
+          key={`${log.cell}/${log.pod}`}
+          base={base}
+          cell={log.cell}
+          pod={log.pod}
+          onClose={() => setLog(null)}
+        />
       ) : null}
     </div>
   );

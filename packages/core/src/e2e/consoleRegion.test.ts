@@ -248,7 +248,22 @@ test('containers and events of the application', async () => {
     .getByRole('button', { name: /logs of/ })
     .click();
   await page.waitForSelector('pre.log');
+  // Follow: what the container writes from now on streams into the log (httpbox logs
+  // each request it serves); Follow off ends the stream, Close removes the log.
+  await page.getByRole('checkbox', { name: 'Follow' }).check();
+  await page.waitForSelector('pre.log[data-streaming="true"]', WAIT);
+  const marker = `/console-follow-${Date.now()}`;
+  assert.equal((await fetch(`http://${rows[0]?.[4]}:8080${marker}`)).status, 404);
+  await page.waitForFunction(
+    (m) => document.querySelector('pre.log')?.textContent?.includes(`url:${m}`),
+    marker,
+    WAIT,
+  );
   await shot(page, 'application-containers');
+  await page.getByRole('checkbox', { name: 'Follow' }).uncheck();
+  await page.waitForSelector('pre.log[data-streaming="false"]', WAIT);
+  await page.getByRole('button', { name: 'Close log' }).click();
+  await page.waitForSelector('pre.log', { state: 'detached' });
 
   await tab(page, 'Events');
   await page.waitForSelector('table.events tbody tr');
