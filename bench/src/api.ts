@@ -47,7 +47,12 @@ try {
   const postgres = await testbed.postgres();
   const url = await postgres.createDatabase('bench_api');
   const port = await freePort();
-  core = await startCoreProcess({ port, dir: workDir.path, env: { DATABASE_URL: url } });
+  core = await startCoreProcess({
+    port,
+    dir: workDir.path,
+    env: { DATABASE_URL: url },
+    nodeOptions: process.env.CORE_NODE_OPTIONS?.split(' ').filter(Boolean),
+  });
   const started = core;
 
   // Seed in SQL (core applied the migrations at start). One scrypt hash for everyone:
