@@ -164,6 +164,7 @@ async function startCellOnce(options: CellOptions): Promise<CellHandle> {
       pki,
       started,
       timeoutMs,
+      fakeNodes: (options.fakeNodes ?? 0) > 0,
     });
     const request = (path: string, init: { method?: string; body?: unknown } = {}) =>
       kubeRequest(plane.server, pki.ca.cert, pki.admin, path, { ...init, timeoutMs: 30_000 });

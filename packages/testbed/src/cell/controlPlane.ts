@@ -22,6 +22,17 @@ export interface ControlPlane {
 const CLIENT_QPS = 500;
 
 /**
+ * Node lifecycle grace for cells with KWOK nodes (the default, 40 s, otherwise). KWOK
+ * (run without node leases) rewrites each fake node's status every 20-25 s; with 500
+ * nodes on 2 loaded cores it falls behind, the node lifecycle controller then marks the
+ * nodes Unknown and their pods not Ready, and KWOK never marks those pods Ready again
+ * (its pod-ready stage only takes pods without an IP). Fake nodes cannot fail on their
+ * own, so the longer grace hides nothing there; it also delays noticing a real node's
+ * failure in such a cell, which scale cells (no real node) do not need.
+ */
+const FAKE_NODE_CELL_GRACE = '5m';
+
+/**
  * kube-apiserver (on the shared etcd under the cell's own prefix, Node+RBAC), then
  * kube-controller-manager and kube-scheduler. Started processes are pushed to `started`
  * as they come, so the caller can stop them whatever fails.
@@ -33,6 +44,8 @@ export async function startControlPlane(options: {
   pki: CellPki;
   started: ManagedProcess[];
   timeoutMs: number;
+  /** The cell will have KWOK nodes: a longer node grace period (FAKE_NODE_CELL_GRACE). */
+  fakeNodes?: boolean;
 }): Promise<ControlPlane> {
   const { cell, dir, pki, started } = options;
   const [apiPort, cmPort, schedPort] = (await freePorts(3)) as [number, number, number];
@@ -117,6 +130,12 @@ export async function startControlPlane(options: {
       `--kube-api-burst=${CLIENT_QPS * 2}`,
       '--concurrent-replicaset-syncs=10',
       '--concurrent-deployment-syncs=10',
+      ...(options.fakeNodes
+        ? [
+            `--node-monitor-grace-period=${FAKE_NODE_CELL_GRACE}`,
+            `--node-startup-grace-period=${FAKE_NODE_CELL_GRACE}`,
+          ]
+        : []),
       '--v=1',
     ],
     cwd: dir,

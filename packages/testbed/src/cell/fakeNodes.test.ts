@@ -7,7 +7,7 @@ import { FAKE_NODE_TAINT } from './fakeNodes.ts';
 
 const testbed = useTestbed();
 
-test('a cell with 500 KWOK nodes schedules 5,000 pods, all Running', async () => {
+test('a cell with 500 KWOK nodes schedules 5,000 pods, all Running and Ready', async () => {
   const etcd = await testbed.etcd();
   const cell = await testbed.cell({ name: 'scale', etcd, nodes: 0, fakeNodes: 500, timeoutMs: 180_000 });
   assert.equal(cell.fakeNodes.length, 500);
@@ -41,13 +41,18 @@ test('a cell with 500 KWOK nodes schedules 5,000 pods, all Running', async () =>
   let ips = new Set<string>();
   while (Date.now() < deadline) {
     const pods = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=many' })).items;
-    const runningPods = pods.filter((p) => p.status?.phase === 'Running');
+    // Ready too: it goes False if the node controller gives up on a fake node's heartbeats.
+    const runningPods = pods.filter(
+      (p) =>
+        p.status?.phase === 'Running' &&
+        p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
     running = runningPods.length;
     ips = new Set(runningPods.map((p) => p.status?.podIP ?? ''));
     if (running === 5000) break;
     await sleep(2000);
   }
-  assert.equal(running, 5000, 'all 5,000 pods Running');
+  assert.equal(running, 5000, 'all 5,000 pods Running and Ready');
   assert.equal(ips.size, 5000, 'every pod has its own IP');
   assert.ok(
     [...ips].every((ip) => ip.startsWith('10.11') || ip.startsWith('10.12')),
