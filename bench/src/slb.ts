@@ -398,8 +398,8 @@ async function discoveryAtScale(etcd: EtcdHandle, client: Etcd3): Promise<void> 
     await sleep(5000);
     figure(quick ? 'discovery_rss_500_pods' : 'discovery_rss_5000_pods', rssMb(), 'MB');
     // Propagation at scale: every pod Ready -> all of them in the domain's upstreams.
-    // KWOK under a loaded machine can miss node heartbeats; the node controller then
-    // marks pods not Ready and KWOK does not mark them again: measured only if they are.
+    // Cells with fake nodes give them a 5 min node grace (docs/cells.md) so a loaded
+    // KWOK's late heartbeats do not make the pods not Ready; measured only if they are.
     let allReadyAt = 0;
     const deadline = Date.now() + 300_000;
     while (Date.now() < deadline) {
