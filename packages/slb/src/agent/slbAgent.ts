@@ -17,7 +17,7 @@ import { renderControlBatch, renderDynamicState } from '../render/dynamicState.t
 import { type ListenContext, renderDomain } from '../render/renderDomain.ts';
 import { type MainContext, renderMain } from '../render/renderMain.ts';
 import { type AgentSettings, type AgentSettingsInput, AgentSettingsSchema } from './agentSettings.ts';
-import { readAppliedState, writeAppliedState } from './appliedState.ts';
+import { type AppliedState, readAppliedState, writeAppliedState } from './appliedState.ts';
 import { domainsInTestOutput, type Generation, LUA_DIR, NginxRuntime } from './nginxRuntime.ts';
 
 export interface SlbAgentDeps {
@@ -29,6 +29,12 @@ export interface SlbAgentDeps {
 
 /** How many times one apply narrows down domains that nginx -t refuses before giving up. */
 const MAX_TEST_ROUNDS = 6;
+/**
+ * The applied state is written at most this often (and on stop), not after every apply:
+ * it holds the whole group, and a restart that resumes from a slightly older revision
+ * only replays a little more of the watch.
+ */
+const PERSIST_INTERVAL_MS = 1000;
 
 /**
  * slb-agent: one per nginx host, a level-based reconciler of the group's etcd prefix
@@ -61,6 +67,9 @@ export class SlbAgent implements AsyncDisposable {
   #knownRevision = 0;
   /** The revision last written to the applied-state file. */
   #persistedRevision = 0;
+  /** The newest applied state not yet written, and the timer that will write it. */
+  #pendingState: AppliedState | undefined;
+  #persistTimer: NodeJS.Timeout | undefined;
   /** Times the group was listed whole (on start without applied state, after compaction or errors). */
   #lists = 0;
   #dirty = false;
@@ -207,6 +216,8 @@ export class SlbAgent implements AsyncDisposable {
     await this.#watch?.stop();
     await this.#running?.catch(() => {});
     await this.#reporting?.catch(() => {});
+    clearTimeout(this.#persistTimer);
+    this.#writePendingState();
     // Revoking the lease removes our key at once: we no longer apply anything.
     await this.#lease?.revoke().catch(() => {});
     this.#log.info('slb agent stopped');
@@ -406,14 +417,31 @@ export class SlbAgent implements AsyncDisposable {
     }
   }
 
-  /** Keeps the applied revision and its snapshot on disk, for a restart to resume from. */
+  /**
+   * Keeps the applied revision and its snapshot on disk, for a restart to resume from:
+   * the newest one, within PERSIST_INTERVAL_MS (the maps are this apply's own copies).
+   */
   #persist(revision: number, configs: Map<string, string>, upstreams: Map<string, string>): void {
     if (revision <= this.#persistedRevision) return;
+    this.#pendingState = { group: this.settings.group, revision, configs, upstreams };
+    if (this.#persistTimer) return;
+    this.#persistTimer = setTimeout(() => this.#writePendingState(), PERSIST_INTERVAL_MS);
+    this.#persistTimer.unref();
+  }
+
+  #writePendingState(): void {
+    this.#persistTimer = undefined;
+    const state = this.#pendingState;
+    this.#pendingState = undefined;
+    if (!state) return;
     try {
-      writeAppliedState(this.settings.root, { group: this.settings.group, revision, configs, upstreams });
-      this.#persistedRevision = revision;
+      writeAppliedState(this.settings.root, state);
+      this.#persistedRevision = state.revision;
     } catch (error) {
-      this.#log.warn({ err: error, revision }, 'could not keep the applied state; a restart will list');
+      this.#log.warn(
+        { err: error, revision: state.revision },
+        'could not keep the applied state; a restart will list',
+      );
     }
   }
 
