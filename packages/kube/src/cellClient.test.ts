@@ -83,6 +83,37 @@ test('an application version applied to a real cell runs, reports status and con
   );
   assert.equal(typeof (await client.logs('shop', containers[0]?.name ?? '')), 'string');
 
+  // An apiserver that holds the connection and never answers (here: frozen with SIGSTOP)
+  // fails each call after the client's deadline, instead of holding its caller forever.
+  const apiserver = cell.processes.find((p) => p.component.endsWith('/kube-apiserver'));
+  assert.ok(apiserver, 'the cell runs a kube-apiserver');
+  const impatient = CellClient.fromKubeconfig(cell.name, readFileSync(cell.kubeconfig, 'utf8'), {
+    requestTimeoutMs: 1000,
+  });
+  process.kill(apiserver.pid, 'SIGSTOP');
+  try {
+    for (const call of [
+      () => impatient.containers('shop'),
+      () => impatient.apply(namespaceManifest('shop')),
+      () => impatient.followLogs('shop', containers[0]?.name ?? ''),
+    ]) {
+      const started = Date.now();
+      await assert.rejects(call(), /timeout|no answer/i);
+      const waited = Date.now() - started;
+      assert.ok(
+        waited >= 900 && waited < 10_000,
+        `failed after the deadline, not before or much later: ${waited} ms`,
+      );
+    }
+  } finally {
+    process.kill(apiserver.pid, 'SIGCONT');
+  }
+  assert.equal(
+    (await impatient.containers('shop')).length,
+    2,
+    'the same client works once the apiserver answers',
+  );
+
   assert.equal(await client.remove(deploymentManifest(spec)), true);
   assert.equal(await client.remove(deploymentManifest(spec)), false, 'removing twice is fine');
   await until('no containers', async () =>

@@ -8,6 +8,7 @@ import {
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  type RequestContext,
   type V1Deployment,
   type V1Pod,
   VersionApi,
@@ -65,6 +66,35 @@ export interface CellEvent {
   lastSeen: string;
 }
 
+/** How long one request to a cell's apiserver may take, answer included, by default. */
+export const CELL_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * A kubeconfig whose every API request carries a deadline: an apiserver that accepts
+ * the connection and never answers (stopped, overloaded, a half-open socket) fails the
+ * call after `requestTimeoutMs` instead of holding it, and whatever waits on it, forever.
+ * Watches set their own signal (the client's connect and inactivity timeout) and keep it.
+ */
+class DeadlineKubeConfig extends KubeConfig {
+  readonly requestTimeoutMs: number;
+
+  constructor(requestTimeoutMs: number) {
+    super();
+    this.requestTimeoutMs = requestTimeoutMs;
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    if (context.getSignal()) return;
+    // An Error as the reason, not AbortSignal.timeout's DOMException: client-node rewrites
+    // the message of some errors, and a DOMException's message cannot be set.
+    const controller = new AbortController();
+    const ms = this.requestTimeoutMs;
+    setTimeout(() => controller.abort(new Error(`no answer from the apiserver in ${ms} ms`)), ms).unref();
+    context.setSignal(controller.signal);
+  }
+}
+
 /** Access to one cell's apiserver for what LeEngine manages there. */
 export class CellClient {
   readonly cell: string;
@@ -104,9 +134,13 @@ export class CellClient {
     }
   }
 
-  /** From a kubeconfig's text (as stored for a cell). */
-  static fromKubeconfig(cell: string, kubeconfig: string): CellClient {
-    const config = new KubeConfig();
+  /** From a kubeconfig's text (as stored for a cell); each request fails after `requestTimeoutMs`. */
+  static fromKubeconfig(
+    cell: string,
+    kubeconfig: string,
+    { requestTimeoutMs = CELL_REQUEST_TIMEOUT_MS }: { requestTimeoutMs?: number } = {},
+  ): CellClient {
+    const config = new DeadlineKubeConfig(requestTimeoutMs);
     config.loadFromString(kubeconfig);
     return new CellClient(cell, config);
   }
@@ -268,8 +302,15 @@ export class CellClient {
     );
     const options: RequestOptions = { method: 'GET', headers: {} };
     await this.config.applyToHTTPSOptions(options);
+    const answerMs =
+      this.config instanceof DeadlineKubeConfig ? this.config.requestTimeoutMs : CELL_REQUEST_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
+      // The deadline covers the answer's start only: a followed log may then stay quiet for hours.
+      const deadline = setTimeout(() => {
+        req.destroy(new Error(`${this.cell}: no answer to the log request in ${answerMs} ms`));
+      }, answerMs);
       const req = httpsRequest(url, options, (response) => {
+        clearTimeout(deadline);
         if (response.statusCode === 200) return resolve(response);
         let body = '';
         response.setEncoding('utf8');
@@ -286,7 +327,10 @@ export class CellClient {
           reject(Object.assign(new Error(message.trim()), { statusCode: response.statusCode }));
         });
       });
-      req.on('error', reject);
+      req.on('error', (error) => {
+        clearTimeout(deadline);
+        reject(error);
+      });
       req.end();
     });
   }
