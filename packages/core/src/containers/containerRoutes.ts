@@ -12,6 +12,12 @@ const LogParams = z.strictObject({ name: NameParamSchema, cell: NameParamSchema,
 export function containerRoutes(services: Services): FastifyPluginAsyncZod {
   const containers = services.containers;
   return async (app) => {
+    // Followed logs stay open as long as their container runs: core ends them when it
+    // stops, or closing the server would wait for every one of them.
+    const followed = new Set<() => void>();
+    app.addHook('preClose', async () => {
+      for (const end of followed) end();
+    });
     app.get(
       '/applications/:name/containers',
       {
@@ -49,8 +55,16 @@ export function containerRoutes(services: Services): FastifyPluginAsyncZod {
         const out = reply.raw;
         out.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
         out.flushHeaders();
-        request.raw.on('close', () => stream.destroy());
-        stream.on('error', () => out.end());
+        const end = () => {
+          followed.delete(end);
+          stream.destroy();
+          out.end();
+        };
+        followed.add(end);
+        // The response's close: the client went away (or the answer ended).
+        out.on('close', end);
+        stream.on('error', end);
+        stream.on('end', () => followed.delete(end));
         stream.pipe(out);
         return reply;
       },

@@ -1,5 +1,8 @@
 import { CLIENT_HEADER } from '../http/authHook.ts';
 
+/** How long one API request of a test may take. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
 /** A decoded JSON body: tests read it field by field and assert on the fields. */
 // biome-ignore lint/suspicious/noExplicitAny: test bodies are asserted field by field.
 export type Json = any;
@@ -46,8 +49,18 @@ export class ApiClient {
       headers['content-type'] = 'application/json';
       payload = typeof body === 'string' ? body : JSON.stringify(body);
     }
-    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: payload });
-    const text = await response.text();
+    // A request core never answers fails the test with its name, instead of hanging it.
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: payload, signal });
+      text = await response.text();
+    } catch (error) {
+      if (signal.aborted)
+        throw new Error(`${method} ${path}: no answer from core in ${REQUEST_TIMEOUT_MS} ms`);
+      throw error;
+    }
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : null;

@@ -68,11 +68,21 @@ export async function until<T>(
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    // A probe that never returns counts as a failed one when the time is up.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error('the last probe did not return')),
+        Math.max(deadline - Date.now(), 0) + 1000,
+      );
+    });
     try {
-      const value = await probe();
+      const value = await Promise.race([probe(), late]);
       if (value !== undefined && value !== false) return value;
     } catch (error) {
       last = error;
+    } finally {
+      clearTimeout(timer);
     }
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await sleep(250);

@@ -72,6 +72,8 @@ async function killContainer(client: CellClient, pod: string): Promise<void> {
 test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll back to v1, delete; containers, events, activity and statistics follow', async () => {
   const region = await startCellRegion(testbed, ['life-a', 'life-b']);
   const { core, clients } = region;
+  // The followed log, ended in any case before core closes.
+  let stop: AbortController | undefined;
   try {
     const alice = await core.user('alice');
     const created = await alice.post('/api/v1/applications', { name: 'shop' });
@@ -134,7 +136,7 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
       assert.equal(c.ready, true);
       assert.equal(c.node, `${c.cell}-node`);
       assert.match(c.startedAt, /^\d{4}-/);
-      const answer = await fetch(`http://${c.ip}:8080/`);
+      const answer = await fetch(`http://${c.ip}:8080/`, { signal: AbortSignal.timeout(10_000) });
       assert.equal((await answer.text()).trim(), c.name, 'each pod answers on its own IP');
     }
     // Logs: the tail as text, or followed (the response stays open); role logs (Reporter and up).
@@ -157,7 +159,7 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
     const token = await tokenFor(core.anonymous, 'alice', TEST_PASSWORD);
     const podCell = region.cells.find((c) => c.name === pod.cell);
     assert.ok(podCell);
-    const stop = new AbortController();
+    stop = new AbortController();
     const followed = await fetch(`${core.url}${logsPath}?follow=true&tail=1`, {
       headers: { authorization: `Bearer ${token}` },
       signal: stop.signal,
@@ -175,7 +177,10 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
       if ((error as Error).name !== 'AbortError') throw error;
     });
     const marker = `/follow-${Date.now()}`;
-    assert.equal((await fetch(`http://${pod.ip}:8080${marker}`)).status, 404);
+    assert.equal(
+      (await fetch(`http://${pod.ip}:8080${marker}`, { signal: AbortSignal.timeout(10_000) })).status,
+      404,
+    );
     await until('the new line through the followed log', () => streamed.includes(`url:${marker}`), 30_000);
     const doneBefore = await logRequestsDone(podCell);
     stop.abort();
@@ -396,6 +401,7 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
       );
     }
   } finally {
+    stop?.abort();
     await core.close();
   }
 });

@@ -10,6 +10,7 @@ import {
   startCellRegion,
   until,
 } from '../testing/cellRegion.ts';
+import { TEST_PASSWORD, tokenFor } from '../testing/testCore.ts';
 import type { TrafficGate } from '../traffic/trafficGate.ts';
 
 const testbed = useTestbed();
@@ -45,6 +46,7 @@ async function deployments(region: CellRegion, app: string): Promise<string[]> {
 
 test('a version whose health check never passes: the upgrade times out, rolls back, and v1 keeps serving; an abort does the same at once; a drain never confirmed fails at the deadline with both versions serving', async () => {
   const region = await startCellRegion(testbed, ['fail-a', 'fail-b'], { gate });
+  let closed = false;
   const { core } = region;
   try {
     const alice = await core.user('alice');
@@ -214,7 +216,24 @@ test('a version whose health check never passes: the upgrade times out, rolls ba
       'v2 true',
       'v2 true',
     ]);
+
+    // Core stops while a user follows a log: it ends the followed log instead of waiting
+    // for the container to end it.
+    const pod = both[0] as Json;
+    const token = await tokenFor(core.anonymous, 'alice', TEST_PASSWORD);
+    const following = await fetch(
+      `${core.url}/api/v1/applications/stuck/cells/${pod.cell}/containers/${pod.name}/logs?follow=true`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    assert.equal(following.status, 200);
+    const rest = following.text().catch((error: unknown) => `ended with ${String(error)}`);
+    closed = true;
+    const closing = core.close().then(() => 'closed');
+    const late = Symbol('late');
+    const within = (ms: number) => new Promise<symbol>((r) => setTimeout(() => r(late), ms));
+    assert.equal(await Promise.race([closing, within(20_000)]), 'closed', 'core closed with a log followed');
+    assert.notEqual(await Promise.race([rest, within(5000)]), late, 'the followed log ended');
   } finally {
-    await core.close();
+    if (!closed) await core.close();
   }
 });
