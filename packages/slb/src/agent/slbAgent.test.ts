@@ -177,6 +177,58 @@ test('a change nginx -t refuses keeps the last good config live, is reported, an
   assert.equal((await httpGet(nginx.httpPort, 'a.example.com')).headers['x-version'], 'fixed');
 });
 
+test('a reload that fails after the swap (the master does not answer) is reported and retried; the old config serves meanwhile, the new one once nginx reloads', async () => {
+  const { store, nginx, agent } = await setup();
+  const [a1] = await backends('a1');
+  assert.ok(a1);
+  const a = domain({
+    domain: 'a.example.com',
+    application: 'a',
+    headers: { response: [{ name: 'X-Version', value: 'old' }] },
+  });
+  await store.createDomain(a);
+  await agent.waitForRevision(await store.putUpstreams('public', 'a.example.com', [peer(a1)]));
+  const before = nginx.runtime.liveGeneration()?.id;
+
+  // A stopped master takes no SIGHUP: the agent stages, tests and swaps `live`, then
+  // waits for workers of the new generation that do not come.
+  process.kill(nginx.process.pid, 'SIGSTOP');
+  let resumed = false;
+  try {
+    await store.updateDomain({
+      ...a,
+      headers: { request: [], response: [{ name: 'X-Version', value: 'new' }] },
+    });
+    const failed = Date.now() + 30_000;
+    while (!/did not serve generation/.test(agent.status.error ?? '')) {
+      assert.ok(
+        Date.now() < failed,
+        `the failed reload is reported (status: ${JSON.stringify(agent.status)})`,
+      );
+      await sleep(100);
+    }
+    assert.notEqual(nginx.runtime.liveGeneration()?.id, before, '`live` already points at a new generation');
+    const reported = (await store.agents('public'))[0];
+    assert.match(reported?.error ?? '', /did not serve generation/, 'reported through etcd');
+    // The old workers still serve, with the config they have.
+    assert.equal((await httpGet(nginx.httpPort, 'a.example.com')).headers['x-version'], 'old');
+    process.kill(nginx.process.pid, 'SIGCONT');
+    resumed = true;
+
+    // The agent retries; nginx ends up on the generation `live` points at, with the new config.
+    const recovered = Date.now() + 30_000;
+    for (;;) {
+      const served = await nginx.runtime.control.generation().catch(() => '');
+      if (agent.status.error === null && served === nginx.runtime.liveGeneration()?.id) break;
+      assert.ok(Date.now() < recovered, `recovered (status: ${JSON.stringify(agent.status)})`);
+      await sleep(100);
+    }
+    assert.equal((await httpGet(nginx.httpPort, 'a.example.com')).headers['x-version'], 'new');
+  } finally {
+    if (!resumed) process.kill(nginx.process.pid, 'SIGCONT');
+  }
+});
+
 /**
  * Worker processes that were not running before: a reload starts a new generation. Workers of
  * an earlier generation may still be draining when `before` is taken and exit later, so "the
