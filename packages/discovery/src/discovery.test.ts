@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -8,6 +11,7 @@ import { httpGet, type SlbNginxHandle, startSlbNginx, steadyLoad } from '@leengi
 import { type CellHandle, useTestbed } from '@leengine/testbed';
 import type { Etcd3 } from 'etcd3';
 import { pino } from 'pino';
+import { CellsDirWatch } from './cellsDir.ts';
 import { Discovery } from './discovery.ts';
 import { drainAndConfirm, removeDrain } from './drains.ts';
 import { SlbTrafficGate } from './trafficGate.ts';
@@ -145,6 +149,50 @@ test('a restarted discovery resyncs from scratch and writes nothing when nothing
   await discovery.synced();
   assert.equal(discovery.writes, 0);
   assert.equal((await store.getUpstreams('public', DOMAIN))?.modRevision, before?.modRevision);
+});
+
+test('cells follow a cells directory: a file adds its cell, a broken one keeps the last good, a removed one takes its addresses out', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'disc-cells-'));
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, `.${name}.tmp`), text);
+    renameSync(join(dir, `.${name}.tmp`), join(dir, name));
+  };
+  const kubeconfigText = readFileSync(cell.kubeconfig, 'utf8');
+  write('disc-a.kubeconfig', kubeconfigText);
+  write('README.txt', 'not a cell');
+  write('Not_A_Label.kubeconfig', kubeconfigText);
+  const before = await upstreams();
+  assert.equal(before.length, 2);
+  await discovery.stop();
+  discovery = Discovery.start({ client, cells: [], log });
+  const watch = await CellsDirWatch.start({ dir, apply: (cells) => discovery.setCells(cells), log });
+  try {
+    assert.deepEqual(discovery.cells, ['disc-a'], 'only <DNS label>.kubeconfig files are cells');
+    await discovery.synced();
+    assert.deepEqual(await upstreams(), before, 'the same addresses');
+
+    write('disc-a.kubeconfig', 'this is not a kubeconfig');
+    await watch.rescan();
+    assert.deepEqual(discovery.cells, ['disc-a'], 'a broken file keeps the cell on its last good kubeconfig');
+
+    rmSync(join(dir, 'disc-a.kubeconfig'));
+    await until('the removed cell out of the upstreams', async () =>
+      (await upstreams()).length === 0 ? true : undefined,
+    );
+    assert.deepEqual(discovery.cells, []);
+
+    // Back, from the file event alone (no rescan asked for).
+    write('disc-a.kubeconfig', kubeconfigText);
+    const back = await until('the cell back in the upstreams', async () => {
+      const current = await upstreams();
+      return current.length === 2 ? current : undefined;
+    });
+    assert.deepEqual(back, before);
+    assert.deepEqual(discovery.cells, ['disc-a']);
+  } finally {
+    await watch.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('zero failed requests out of 20,000 through nginx during a gray upgrade (2 -> 3 pods) and a scale-down (3 -> 2)', async () => {

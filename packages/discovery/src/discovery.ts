@@ -6,10 +6,19 @@ import { CellSource } from './cellSource.ts';
 import { DRAINS_PREFIX, DrainSchema, removeDrain } from './drains.ts';
 import { addressKey, cellUpstreams, type Drain, isDrained, sortUpstreams } from './endpoints.ts';
 
+/** A cell to watch: its name in the region and how to reach its apiserver. */
+export interface DiscoveryCell {
+  name: string;
+  kubeConfig: KubeConfig;
+  /** Identifies the credentials (e.g. the kubeconfig's text): a changed one reconnects. */
+  fingerprint?: string;
+}
+
 export interface DiscoveryDeps {
   /** etcd3 client; the caller owns it. */
   client: Etcd3;
-  cells: { name: string; kubeConfig: KubeConfig }[];
+  /** The cells to watch at start; `setCells` changes them while running. */
+  cells: DiscoveryCell[];
   log: Logger;
 }
 
@@ -31,7 +40,8 @@ interface Binding {
 export class Discovery implements AsyncDisposable {
   readonly #client: Etcd3;
   readonly #log: Logger;
-  readonly #cells: CellSource[] = [];
+  #cells: CellSource[] = [];
+  readonly #fingerprints = new Map<string, string | undefined>();
   readonly #bindings = new Map<string, Binding>();
   readonly #current = new Map<string, string>();
   readonly #drains = new Map<string, Drain>();
@@ -83,25 +93,62 @@ export class Discovery implements AsyncDisposable {
         discovery.#kick();
       },
     });
-    for (const cell of deps.cells) {
-      discovery.#cells.push(
-        CellSource.start({
-          cell: cell.name,
-          kubeConfig: cell.kubeConfig,
-          log: discovery.#log,
-          onChange: (application) => {
-            discovery.#dirty.add(application);
-            discovery.#kick();
-          },
-          onSynced: () => {
-            discovery.#log.info({ cell: cell.name }, 'cell listed; full resync');
-            discovery.#markAll();
-            discovery.#kick();
-          },
-        }),
-      );
-    }
+    for (const cell of deps.cells) discovery.#startCell(cell);
     return discovery;
+  }
+
+  /** The cells watched now, by name. */
+  get cells(): string[] {
+    return this.#cells.map((c) => c.cell).sort();
+  }
+
+  /**
+   * Watches exactly these cells from now on: new ones are listed (until then the
+   * addresses the upstreams hold for them are kept), ones with changed credentials
+   * reconnect, and the addresses of cells no longer given leave every upstream list.
+   */
+  async setCells(cells: DiscoveryCell[]): Promise<void> {
+    if (this.#stopped) return;
+    const wanted = new Map(cells.map((c) => [c.name, c]));
+    const leaving = this.#cells.filter((source) => {
+      const next = wanted.get(source.cell);
+      return !next || next.fingerprint !== this.#fingerprints.get(source.cell);
+    });
+    if (leaving.length > 0) {
+      this.#cells = this.#cells.filter((source) => !leaving.includes(source));
+      for (const source of leaving) this.#fingerprints.delete(source.cell);
+      await Promise.all(leaving.map((source) => source.stop()));
+    }
+    const watched = new Set(this.#cells.map((c) => c.cell));
+    const joining = cells.filter((c) => !watched.has(c.name));
+    for (const cell of joining) this.#startCell(cell);
+    const removed = leaving.map((s) => s.cell).filter((name) => !wanted.has(name));
+    if (removed.length > 0 || joining.length > 0) {
+      this.#log.info({ joining: joining.map((c) => c.name), removed }, 'cells changed');
+      this.#markAll();
+      this.#kick();
+    }
+  }
+
+  #startCell(cell: DiscoveryCell): void {
+    this.#fingerprints.set(cell.name, cell.fingerprint);
+    const source = CellSource.start({
+      cell: cell.name,
+      kubeConfig: cell.kubeConfig,
+      log: this.#log,
+      onChange: (application) => {
+        if (!this.#cells.includes(source)) return;
+        this.#dirty.add(application);
+        this.#kick();
+      },
+      onSynced: () => {
+        if (!this.#cells.includes(source)) return;
+        this.#log.info({ cell: cell.name }, 'cell listed; full resync');
+        this.#markAll();
+        this.#kick();
+      },
+    });
+    this.#cells.push(source);
   }
 
   /** Upstream writes done so far. */

@@ -1,5 +1,6 @@
 export { CellSource, type CellSourceOptions } from './cellSource.ts';
-export { Discovery, type DiscoveryDeps } from './discovery.ts';
+export { CELL_NAME, CellsDirWatch, readCellsDir } from './cellsDir.ts';
+export { Discovery, type DiscoveryCell, type DiscoveryDeps } from './discovery.ts';
 export {
   addDrain,
   DRAINS_PREFIX,

@@ -1,19 +1,24 @@
-// leengine-discovery --etcd URL --cell NAME=KUBECONFIG [--cell ...]
+// leengine-discovery --etcd URL (--cell NAME=KUBECONFIG ... | --cells-dir DIR)
 //   Watches every cell and keeps the SLB domains' upstreams in etcd until SIGTERM/SIGINT.
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Etcd3 } from 'etcd3';
 import { pino } from 'pino';
+import { CELL_NAME, CellsDirWatch } from './cellsDir.ts';
 import { Discovery } from './discovery.ts';
 
-const USAGE = `usage: leengine-discovery [--etcd URL] --cell NAME=KUBECONFIG [--cell ...] [--log-level LEVEL]
+const USAGE = `usage: leengine-discovery [--etcd URL] (--cell NAME=KUBECONFIG [--cell ...] | --cells-dir DIR) [--log-level LEVEL]
   Watches every cell and keeps the SLB domains' upstreams in etcd until SIGTERM/SIGINT.
+  --cells-dir: one <cell>.kubeconfig file per cell of the region, followed while running
+    (a new file adds a cell, a removed one removes it, a changed one reconnects; write a
+    file beside and rename it over the old one).
   --etcd defaults to $LEENGINE_ETCD, else http://127.0.0.1:2379.
 `;
 const { values } = parseArgs({
   options: {
     etcd: { type: 'string', default: process.env.LEENGINE_ETCD ?? 'http://127.0.0.1:2379' },
     cell: { type: 'string', multiple: true, default: [] },
+    'cells-dir': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -23,28 +28,44 @@ if (values.help) {
   process.exit(0);
 }
 const log = pino({ level: values['log-level'], base: { component: 'discovery' } });
+const cellsDir = values['cells-dir'];
+if ((values.cell.length === 0) === (cellsDir === undefined)) {
+  log.fatal('give either --cell NAME=KUBECONFIG (one or more) or --cells-dir DIR');
+  process.exit(2);
+}
 const cells = values.cell.map((spec) => {
   const [name, path] = spec.split('=');
-  if (!name || !path || !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+  if (!name || !path || !CELL_NAME.test(name)) {
     log.fatal({ cell: spec }, '--cell must be NAME=KUBECONFIG with a DNS-label name');
     process.exit(2);
   }
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(path);
+  try {
+    kubeConfig.loadFromFile(path);
+  } catch (error) {
+    log.fatal({ cell: name, path, err: error }, 'cannot read the kubeconfig');
+    process.exit(2);
+  }
   return { name, kubeConfig };
 });
-if (cells.length === 0) {
-  log.fatal('at least one --cell NAME=KUBECONFIG is needed');
-  process.exit(2);
-}
 const client = new Etcd3({ hosts: values.etcd.split(',') });
 const discovery = Discovery.start({ client, cells, log });
-log.info({ cells: cells.map((c) => c.name) }, 'discovery started');
+const dirWatch = cellsDir
+  ? await CellsDirWatch.start({ dir: cellsDir, apply: (next) => discovery.setCells(next), log }).catch(
+      (error: unknown) => {
+        log.fatal({ err: error, dir: cellsDir }, 'cannot follow the cells dir');
+        process.exit(2);
+      },
+    )
+  : undefined;
+log.info({ cells: discovery.cells, cellsDir }, 'discovery started');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    void discovery.stop().then(() => {
-      client.close();
-      process.exit(0);
-    });
+    void (dirWatch?.stop() ?? Promise.resolve())
+      .then(() => discovery.stop())
+      .then(() => {
+        client.close();
+        process.exit(0);
+      });
   });
 }
