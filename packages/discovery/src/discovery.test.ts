@@ -151,7 +151,7 @@ test('a restarted discovery resyncs from scratch and writes nothing when nothing
   assert.equal((await store.getUpstreams('public', DOMAIN))?.modRevision, before?.modRevision);
 });
 
-test('cells follow a cells directory: a file adds its cell, a broken one keeps the last good, a removed one takes its addresses out', async () => {
+test('cells follow a cells directory: a file adds its cell, a broken one keeps the last good, a changed one reconnects, a removed one takes its addresses out', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'disc-cells-'));
   const write = (name: string, text: string) => {
     writeFileSync(join(dir, `.${name}.tmp`), text);
@@ -189,6 +189,15 @@ test('cells follow a cells directory: a file adds its cell, a broken one keeps t
     });
     assert.deepEqual(back, before);
     assert.deepEqual(discovery.cells, ['disc-a']);
+
+    // Changed credentials reconnect the cell; its addresses stay meanwhile: nothing is written.
+    await discovery.synced();
+    const writes = discovery.writes;
+    write('disc-a.kubeconfig', `${kubeconfigText}\n# rotated\n`);
+    await watch.rescan();
+    await discovery.synced();
+    assert.equal(discovery.writes, writes, 'no write: the reconnected cell has the same addresses');
+    assert.deepEqual(await upstreams(), before);
   } finally {
     await watch.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -114,20 +114,19 @@ export class Discovery implements AsyncDisposable {
       const next = wanted.get(source.cell);
       return !next || next.fingerprint !== this.#fingerprints.get(source.cell);
     });
-    if (leaving.length > 0) {
-      this.#cells = this.#cells.filter((source) => !leaving.includes(source));
-      for (const source of leaving) this.#fingerprints.delete(source.cell);
-      await Promise.all(leaving.map((source) => source.stop()));
-    }
+    // Swapped in one step, so no pass computes upstreams with a reconnecting cell missing.
+    this.#cells = this.#cells.filter((source) => !leaving.includes(source));
     const watched = new Set(this.#cells.map((c) => c.cell));
     const joining = cells.filter((c) => !watched.has(c.name));
     for (const cell of joining) this.#startCell(cell);
     const removed = leaving.map((s) => s.cell).filter((name) => !wanted.has(name));
+    for (const name of removed) this.#fingerprints.delete(name);
     if (removed.length > 0 || joining.length > 0) {
       this.#log.info({ joining: joining.map((c) => c.name), removed }, 'cells changed');
       this.#markAll();
       this.#kick();
     }
+    await Promise.all(leaving.map((source) => source.stop()));
   }
 
   #startCell(cell: DiscoveryCell): void {
