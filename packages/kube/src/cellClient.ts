@@ -134,6 +134,17 @@ export class CellClient {
     }
   }
 
+  /**
+   * The cluster's identity: the uid of its kube-system namespace, which lives as long as
+   * the cluster (the id Kubernetes tools use for a cluster).
+   */
+  async clusterId(): Promise<string> {
+    const ns = await this.core.readNamespace({ name: 'kube-system' });
+    const uid = ns.metadata?.uid;
+    if (!uid) throw new Error('the kube-system namespace has no uid');
+    return uid;
+  }
+
   /** From a kubeconfig's text (as stored for a cell); each request fails after `requestTimeoutMs`. */
   static fromKubeconfig(
     cell: string,

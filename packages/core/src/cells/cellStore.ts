@@ -9,6 +9,8 @@ export interface CellRow {
   description: string;
   kubeconfigSealed: string;
   server: string;
+  /** The uid of the cluster's kube-system namespace (null for cells added before it was read). */
+  clusterId: string | null;
   cordoned: boolean;
   health: CellHealthState;
   healthMessage: string;
@@ -19,7 +21,7 @@ export interface CellRow {
 }
 
 const COLUMNS = `c.id, c.region_id as "regionId", r.name as region, c.name, c.description,
-  c.kubeconfig_sealed as "kubeconfigSealed", c.server, c.cordoned, c.health, c.health_message as "healthMessage",
+  c.kubeconfig_sealed as "kubeconfigSealed", c.server, c.cluster_id as "clusterId", c.cordoned, c.health, c.health_message as "healthMessage",
   c.health_checked_at as "healthCheckedAt",
   (select count(*)::int from application_cells ac where ac.cell_id = c.id) as applications,
   c.created_at as "createdAt", c.updated_at as "updatedAt"`;
@@ -70,25 +72,39 @@ export async function insertCell(
     description: string;
     kubeconfigSealed: string;
     server: string;
+    clusterId: string;
     at: Date;
   },
 ): Promise<void> {
   await q.query(
-    `insert into cells (region_id, name, description, kubeconfig_sealed, server, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $6)`,
-    [cell.regionId, cell.name, cell.description, cell.kubeconfigSealed, cell.server, cell.at],
+    `insert into cells (region_id, name, description, kubeconfig_sealed, server, cluster_id, created_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $7)`,
+    [cell.regionId, cell.name, cell.description, cell.kubeconfigSealed, cell.server, cell.clusterId, cell.at],
   );
+}
+
+/** The cell that is this cluster, if one is. */
+export async function findCellByCluster(q: Queryable, clusterId: string): Promise<CellRow | undefined> {
+  const [row] = await q.query<CellRow>(`select ${COLUMNS} from ${FROM} where c.cluster_id = $1`, [clusterId]);
+  return row;
 }
 
 export async function updateCell(
   q: Queryable,
   id: number,
-  changes: { description?: string; kubeconfigSealed?: string; server?: string; cordoned?: boolean },
+  changes: {
+    description?: string;
+    kubeconfigSealed?: string;
+    server?: string;
+    clusterId?: string;
+    cordoned?: boolean;
+  },
   at: Date,
 ): Promise<void> {
   await q.query(
     `update cells set description = coalesce($2, description), kubeconfig_sealed = coalesce($3, kubeconfig_sealed),
-       server = coalesce($4, server), cordoned = coalesce($5, cordoned), updated_at = $6
+       server = coalesce($4, server), cordoned = coalesce($5, cordoned), updated_at = $6,
+       cluster_id = coalesce($7, cluster_id)
        ${changes.kubeconfigSealed ? `, health = 'unknown', health_message = ''` : ''}
      where id = $1`,
     [
@@ -98,6 +114,7 @@ export async function updateCell(
       changes.server ?? null,
       changes.cordoned ?? null,
       at,
+      changes.clusterId ?? null,
     ],
   );
 }

@@ -97,7 +97,7 @@ export function regionRoutes(services: WithIpam): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary:
-            'Register a cell (a Kubernetes cluster) with its admin kubeconfig, stored encrypted (admins)',
+            'Register a cell (a Kubernetes cluster) with its admin kubeconfig, stored encrypted (admins); its apiserver must answer, and a cluster that already is a cell is refused (409)',
           params: RegionParams,
           body: CreateCellSchema,
           response: { 201: CellSchema, ...problems(...AUTHENTICATED, 409, 503) },
@@ -123,10 +123,11 @@ export function regionRoutes(services: WithIpam): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: "Change a cell's description or kubeconfig (admins)",
+          summary:
+            "Change a cell's description or kubeconfig (admins); a new kubeconfig must reach the same cluster (409)",
           params: CellParams,
           body: UpdateCellSchema,
-          response: { 200: CellSchema, ...problems(...AUTHENTICATED, 503) },
+          response: { 200: CellSchema, ...problems(...AUTHENTICATED, 409, 503) },
         },
       },
       async (request) =>

@@ -13,13 +13,14 @@ import {
   type UpdateCell,
   type UpdateRegion,
 } from '@leengine/common';
-import { CellClient } from '@leengine/kube';
+import { CellClient, statusCode } from '@leengine/kube';
 import type { ActivityService } from '../activity/activityService.ts';
 import type { Caller } from '../auth/caller.ts';
 import {
   type CellRow,
   deleteCell,
   findCell,
+  findCellByCluster,
   insertCell,
   listCells,
   toCell,
@@ -133,8 +134,11 @@ export class RegionService {
     assertAdmin(caller);
     const box = requireBox(this.#box);
     const server = serverOf(input.name, input.kubeconfig);
+    const clusterId = await clusterOf(input.name, input.kubeconfig);
     const cell = await this.#change(caller, 'add-cell', { region, cell: input.name }, async (tx) => {
       const r = await this.#region(tx, region, true);
+      if (await findCell(tx, input.name)) throw new ConflictError(`cell "${input.name}" already exists`);
+      await assertClusterFree(tx, clusterId, input.name);
       try {
         await insertCell(tx, {
           regionId: r.id,
@@ -142,10 +146,13 @@ export class RegionService {
           description: input.description,
           kubeconfigSealed: box.seal(input.kubeconfig, kubeconfigContext(input.name)),
           server,
+          clusterId,
           at: this.#clock(),
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw new ConflictError(`cell "${input.name}" already exists`);
+        // Added at the same time by someone else, under this name or for this cluster.
+        if (isUniqueViolation(error))
+          throw new ConflictError(`cell "${input.name}" or its cluster was just added`);
         throw error;
       }
       return toCell((await findCell(tx, input.name)) as CellRow);
@@ -162,6 +169,7 @@ export class RegionService {
         : {
             server: serverOf(name, input.kubeconfig),
             kubeconfigSealed: requireBox(this.#box).seal(input.kubeconfig, kubeconfigContext(name)),
+            clusterId: await clusterOf(name, input.kubeconfig),
           };
     const params = {
       region,
@@ -171,6 +179,16 @@ export class RegionService {
     };
     const cell = await this.#change(caller, 'update-cell', params, async (tx) => {
       const row = await this.#cell(tx, region, name, true);
+      if (sealed) {
+        // New credentials, same cluster: a cell never moves to another cluster (its
+        // applications would be left behind there). Add a cell and evacuate this one.
+        if (row.clusterId !== null && row.clusterId !== sealed.clusterId) {
+          throw new ConflictError(
+            `the kubeconfig reaches another cluster than cell "${name}" is; to move, add a new cell and evacuate this one`,
+          );
+        }
+        await assertClusterFree(tx, sealed.clusterId, name);
+      }
       await updateCell(tx, row.id, { description: input.description, ...sealed }, this.#clock());
       return toCell((await findCell(tx, name)) as CellRow);
     });
@@ -259,6 +277,9 @@ export class RegionService {
    */
   async ensure(region: string, cells: { name: string; kubeconfig: string }[]): Promise<void> {
     const box = requireBox(this.#box);
+    const identities = new Map(
+      await Promise.all(cells.map(async (c) => [c.name, await clusterOf(c.name, c.kubeconfig)] as const)),
+    );
     await this.#db.transaction(async (tx) => {
       const at = this.#clock();
       const r =
@@ -268,6 +289,8 @@ export class RegionService {
         const existing = await findCell(tx, cell.name, { forUpdate: true });
         const sealed = box.seal(cell.kubeconfig, kubeconfigContext(cell.name));
         const server = serverOf(cell.name, cell.kubeconfig);
+        // The local cells are started afresh: each start may be a new cluster for the name.
+        const clusterId = identities.get(cell.name) ?? '';
         if (!existing) {
           await insertCell(tx, {
             regionId: r.id,
@@ -275,12 +298,13 @@ export class RegionService {
             description: '',
             kubeconfigSealed: sealed,
             server,
+            clusterId,
             at,
           });
         } else if (existing.regionId !== r.id) {
           throw new ConflictError(`cell "${cell.name}" belongs to region ${existing.region}`);
         } else {
-          await updateCell(tx, existing.id, { kubeconfigSealed: sealed, server }, at);
+          await updateCell(tx, existing.id, { kubeconfigSealed: sealed, server, clusterId }, at);
         }
       }
     });
@@ -349,6 +373,38 @@ function serverOf(cell: string, kubeconfig: string): string {
     throw badKubeconfig('uses exec or auth-provider credentials: core runs no programs for a cell');
   }
   return server;
+}
+
+/** How long adding a cell waits for its apiserver to say which cluster it is. */
+const IDENTIFY_TIMEOUT_MS = 10_000;
+
+/**
+ * The cluster a kubeconfig reaches (its kube-system namespace's uid). InputError on the
+ * kubeconfig when the apiserver does not answer or refuses it: a cell is added only when
+ * core can reach it, and so knows which cluster it is.
+ */
+async function clusterOf(cell: string, kubeconfig: string): Promise<string> {
+  const client = CellClient.fromKubeconfig(cell, kubeconfig, { requestTimeoutMs: IDENTIFY_TIMEOUT_MS });
+  try {
+    return await client.clusterId();
+  } catch (error) {
+    const status = statusCode(error);
+    throw badKubeconfig(
+      status === 401 || status === 403
+        ? `is refused by the apiserver (${status}): it cannot read the kube-system namespace`
+        : `reaches no apiserver that answers (${(error as Error).message})`,
+    );
+  }
+}
+
+/** Refuses a cluster that another cell already is. */
+async function assertClusterFree(q: Queryable, clusterId: string, cell: string): Promise<void> {
+  const other = await findCellByCluster(q, clusterId);
+  if (other && other.name !== cell) {
+    throw new ConflictError(
+      `this cluster is already cell "${other.name}" of region ${other.region}: one cluster is one cell`,
+    );
+  }
 }
 
 function badKubeconfig(why: string): InputError {

@@ -66,6 +66,29 @@ test('regions and cells: admin API with sealed kubeconfigs, health and capacity,
       assert.equal(refused.body.errors[0].path, 'kubeconfig');
     }
 
+    // One cluster is one cell: the same cluster under another name is refused (each
+    // cell's sweep would delete the other's namespaces), and so is a kubeconfig that
+    // reaches no apiserver (core could not tell which cluster it is).
+    const twice = await admin.post('/api/v1/regions/test/cells', { name: 'ev-twice', kubeconfig });
+    assert.equal(twice.status, 409, JSON.stringify(twice.body));
+    assert.match(twice.body.detail, /already cell "ev-a"/);
+    const nowhere = JSON.parse(kubeconfig);
+    nowhere.clusters[0].cluster.server = 'https://127.0.0.1:1';
+    const unreachable = await admin.post('/api/v1/regions/test/cells', {
+      name: 'ev-x',
+      kubeconfig: JSON.stringify(nowhere),
+    });
+    assert.equal(unreachable.status, 400, JSON.stringify(unreachable.body));
+    assert.equal(unreachable.body.errors[0].path, 'kubeconfig');
+    assert.match(unreachable.body.errors[0].message, /reaches no apiserver that answers/);
+    // New credentials for the same cluster are taken; another cluster's are not.
+    const otherCluster = readFileSync(region.cells[1]?.kubeconfig ?? '', 'utf8');
+    const moved = await admin.patch('/api/v1/regions/test/cells/ev-a', { kubeconfig: otherCluster });
+    assert.equal(moved.status, 409, JSON.stringify(moved.body));
+    assert.match(moved.body.detail, /another cluster/);
+    assert.equal((await admin.patch('/api/v1/regions/test/cells/ev-a', { kubeconfig })).status, 200);
+    assert.equal((await admin.get('/api/v1/regions/test/cells/ev-twice')).status, 404, 'nothing was added');
+
     // Capacity: nodes, allocatable and requested, pods.
     const capacity = (await admin.get('/api/v1/regions/test/cells/ev-a/capacity')).body;
     assert.deepEqual(
