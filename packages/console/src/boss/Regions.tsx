@@ -6,8 +6,12 @@ import { FormError } from '../components/Field.tsx';
 import { Table } from '../components/Table.tsx';
 import { useApi } from '../useApi.ts';
 import { IpamUsage } from './IpamUsage.tsx';
+import { AddCell, NewRegion } from './RegionForms.tsx';
 
-/** Regions and their cells: health, cordon, usage (requested vs allocatable), evacuation. */
+/**
+ * Regions and their cells: create and delete regions, add and remove cells; health,
+ * cordon, usage (requested vs allocatable), evacuation.
+ */
 export function Regions() {
   const regions = useApi<{ items: Region[] }>('/regions');
   const [capacity, setCapacity] = useState<Record<string, CellCapacityView>>({});
@@ -29,10 +33,26 @@ export function Regions() {
     <section aria-labelledby="regions-title">
       <h2 id="regions-title">Regions and cells</h2>
       <FormError error={error ?? regions.error?.message} />
+      <NewRegion onSaved={regions.reload} />
       {(regions.data?.items ?? []).map((r) => (
-        <div key={r.name} className="region">
+        <div key={r.name} className="region" data-region={r.name}>
           <h3>
-            {r.name} <span className="muted">{r.description}</span>
+            {r.name} <span className="muted">{r.description}</span>{' '}
+            <button
+              type="button"
+              className="link danger-link"
+              aria-label={`delete region ${r.name}`}
+              onClick={() =>
+                confirm.ask({
+                  title: `Delete region ${r.name}?`,
+                  description: 'Only a region without cells and applications can be deleted.',
+                  confirmLabel: 'Delete region',
+                  action: () => api.delete(`/regions/${seg(r.name)}`),
+                })
+              }
+            >
+              Delete
+            </button>
           </h3>
           <Table
             className="cells"
@@ -116,12 +136,31 @@ export function Regions() {
                       }
                     >
                       Evacuate
+                    </button>{' '}
+                    <button
+                      type="button"
+                      className="link danger-link"
+                      aria-label={`remove cell ${c.name}`}
+                      onClick={() =>
+                        confirm.ask({
+                          title: `Remove ${c.name} from ${r.name}?`,
+                          description: `Only a cell that runs no application can be removed; evacuate it first. Nothing in ${c.name} itself is deleted.`,
+                          confirmLabel: 'Remove cell',
+                          action: () => api.delete(base),
+                        })
+                      }
+                    >
+                      Remove
                     </button>
                   </td>
                 </tr>
               );
             }}
           />
+          <details>
+            <summary>Add a cell to {r.name}</summary>
+            <AddCell region={r.name} onSaved={regions.reload} />
+          </details>
         </div>
       ))}
       {ipam ? <IpamUsage key={`${ipam.region}/${ipam.cell}`} region={ipam.region} cell={ipam.cell} /> : null}

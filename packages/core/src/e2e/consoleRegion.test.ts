@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
@@ -410,6 +410,39 @@ test('the boss console: statistics, cells with their IP address usage and leaks,
   await page.keyboard.press('Escape');
   await quota.waitFor({ state: 'detached' });
   await shot(page, 'boss');
+});
+
+test('regions and cells in the boss console: a region is created (a bad name refused first), a cluster that already is a cell is refused as a new cell, and the empty region is deleted after confirming', async () => {
+  await page.getByRole('navigation').getByRole('link', { name: 'Boss' }).click();
+  const newRegion = page.getByRole('form', { name: 'new region' });
+  await newRegion.getByLabel('Region name').fill('Extra Region');
+  await newRegion.getByRole('button', { name: 'Create region' }).click();
+  await newRegion.locator('.field-error:has-text("DNS label")').waitFor();
+  await newRegion.getByLabel('Region name').fill('extra');
+  await newRegion.getByLabel('Description').fill('a second region');
+  await newRegion.getByRole('button', { name: 'Create region' }).click();
+  const extra = page.locator('.region[data-region="extra"]');
+  await extra.waitFor();
+  assert.match((await extra.locator('h3').textContent()) ?? '', /a second region/);
+
+  // local-1's own kubeconfig as a new cell of extra: core reads which cluster it reaches.
+  await extra.locator('summary:has-text("Add a cell to extra")').click();
+  const add = page.getByRole('form', { name: 'add a cell to extra' });
+  await add.getByLabel('Cell name').fill('extra-1');
+  await add
+    .getByLabel('Kubeconfig', { exact: true })
+    .fill(readFileSync(region.endpoints.cells[0]?.kubeconfig ?? '', 'utf8'));
+  expectRefusal(409);
+  await add.getByRole('button', { name: 'Add cell' }).click();
+  await add.locator('[role="alert"]:has-text(\'already cell "local-1"\')').waitFor();
+  await shot(page, 'boss-regions');
+  assert.equal(await extra.locator('tr[data-cell]').count(), 0, 'no cell was added');
+
+  await extra.getByRole('button', { name: 'delete region extra' }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Delete region extra?' });
+  await confirm.getByRole('button', { name: 'Delete region' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  await extra.waitFor({ state: 'detached' });
 });
 
 test('destructive actions ask first in a keyboard-usable alertdialog; Escape keeps everything', async () => {
