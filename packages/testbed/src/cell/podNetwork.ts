@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unwatchTempDir, watchTempDir } from '../reaper.ts';
 
@@ -46,10 +46,7 @@ export function reservePodSubnet(wanted?: number): PodSubnet {
   if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 1 && wanted <= 250)) {
     throw new Error(`pod subnet index ${wanted}: must be 1..250 (10.88.<index>.0/24)`);
   }
-  const order =
-    wanted !== undefined
-      ? [wanted]
-      : Array.from({ length: 250 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+  const order = wanted !== undefined ? [wanted] : subnetPickOrder(RESERVATIONS, Date.now());
   for (const index of order) {
     const dir = join(RESERVATIONS, String(index));
     try {
@@ -57,6 +54,7 @@ export function reservePodSubnet(wanted?: number): PodSubnet {
     } catch {
       continue;
     }
+    rmSync(releasedMark(index), { force: true });
     watchTempDir(dir);
     const bridge = `lecell${index}`;
     // A bridge and pod namespaces left by a crashed run with this subnet: ours now, start clean.
@@ -70,6 +68,7 @@ export function reservePodSubnet(wanted?: number): PodSubnet {
       release: () => {
         removePodNamespaces(`10.88.${index}.0/24`);
         deleteLink(bridge);
+        writeFileSync(releasedMark(index), String(Date.now()));
         rmSync(dir, { recursive: true, force: true });
         unwatchTempDir(dir);
       },
@@ -80,6 +79,35 @@ export function reservePodSubnet(wanted?: number): PodSubnet {
       ? `pod subnet 10.88.${wanted}.0/24 is held by another running cell (${join(RESERVATIONS, String(wanted))})`
       : 'no free pod subnet in 10.88.0.0/16 (250 cells running?)',
   );
+}
+
+/** How long a released subnet is passed over by cells that take any free one. */
+const RELEASED_KEPT_MS = 10 * 60_000;
+
+function releasedMark(index: number): string {
+  return join(RESERVATIONS, `${index}.released`);
+}
+
+/**
+ * Subnets in random order, those released in the last RELEASED_KEPT_MS last: a
+ * cell that stops and starts again wanting its subnet (the local region, which keeps its
+ * addresses) must not find it taken by a cell that started meanwhile and took any.
+ */
+export function subnetPickOrder(reservations: string, now: number): number[] {
+  const recent = new Set<number>();
+  for (const file of readdirSync(reservations)) {
+    const match = /^(\d+)\.released$/.exec(file);
+    if (!match) continue;
+    let at = 0;
+    try {
+      at = Number(readFileSync(join(reservations, file), 'utf8'));
+    } catch {
+      continue; // removed meanwhile
+    }
+    if (now - at < RELEASED_KEPT_MS) recent.add(Number(match[1]));
+  }
+  const shuffled = Array.from({ length: 250 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+  return [...shuffled.filter((i) => !recent.has(i)), ...shuffled.filter((i) => recent.has(i))];
 }
 
 /**
