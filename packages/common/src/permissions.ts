@@ -76,7 +76,7 @@ const table = {
       description: "Reserve and release the application's fixed container addresses (a pool per cell)",
     },
     logs: { min: 'reporter', description: 'Read container logs' },
-    exec: { min: 'master', description: 'Open a shell in a running container' },
+    exec: { min: 'master', description: 'Run a command in a running container (as kubectl exec)' },
   },
   'image-repository': {
     read: { min: 'guest', public: true, description: 'See the repository, its tags and members' },

@@ -226,7 +226,7 @@ export function createServices(deps: ServicesDeps): Services {
     }),
     operations: OperationService.create({ db, clock, activity, signals: runtime }),
     events: EventService.create({ db }),
-    containers: ContainerService.create({ db, cells: runtime }),
+    containers: ContainerService.create({ db, cells: runtime, activity }),
     fixedAddresses,
     pullSecrets: PullSecretService.create({
       clock,

@@ -15,6 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { type CellCapacity, readCapacity } from './capacity.ts';
 import { ANNOTATIONS, FIELD_MANAGER, LABELS, MANAGED_BY } from './labels.ts';
+import { type PodExecResult, podExec } from './podExec.ts';
 import type { WatchSource } from './resourceWatch.ts';
 import { deploymentSource, eventSource, podSource } from './watchSources.ts';
 
@@ -294,6 +295,16 @@ export class CellClient {
       if (statusCode(error) === 404) return [];
       throw error;
     }
+  }
+
+  /** Runs a command in an application's container (see podExec). */
+  exec(
+    application: string,
+    pod: string,
+    command: string[],
+    options: { timeoutMs: number; maxBytes: number },
+  ): Promise<PodExecResult> {
+    return podExec(this.config, { namespace: application, pod, container: 'app' }, command, options);
   }
 
   /** The last lines of a container's log. */

@@ -23,6 +23,7 @@ export {
   specHash,
   type VersionSpec,
 } from './manifests.ts';
+export type { PodExecResult } from './podExec.ts';
 export { cpuMillicores, memoryMib, parseQuantity } from './quantity.ts';
 export {
   type Clock,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasControlCharacters } from './names.ts';
 
 const Timestamp = z.iso.datetime();
 
@@ -55,3 +56,42 @@ export const LogQuerySchema = z.strictObject({
     .transform((v) => v === 'true' || v === '1'),
 });
 export type LogQuery = z.infer<typeof LogQuerySchema>;
+
+/**
+ * A command to run in a container, as `kubectl exec POD -- COMMAND...`: the program and
+ * its arguments as given, run without a shell on LeEngine's side (send `["sh", "-c",
+ * "..."]` to have the container's shell read a line), without a TTY or stdin.
+ */
+export const ExecRequestSchema = z
+  .strictObject({
+    command: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(4096)
+          .refine((s) => !hasControlCharacters(s, '\n\t'), {
+            message: 'must not contain control characters',
+          }),
+      )
+      .min(1)
+      .max(64),
+    /** The command is stopped after this long; what it wrote so far is returned. */
+    timeoutSeconds: z.number().int().min(1).max(300).default(30),
+  })
+  .meta({ id: 'ExecRequest' });
+export type ExecRequest = z.infer<typeof ExecRequestSchema>;
+
+export const ExecResultSchema = z
+  .object({
+    /** The exit code; null when the command was stopped at its timeout. */
+    exitCode: z.number().int().nullable(),
+    timedOut: z.boolean(),
+    stdout: z.string(),
+    stderr: z.string(),
+    /** Output beyond 1 MiB per stream was dropped. */
+    truncated: z.boolean(),
+    durationMs: z.number().int(),
+  })
+  .meta({ id: 'ExecResult' });
+export type ExecResult = z.infer<typeof ExecResultSchema>;

@@ -1,4 +1,4 @@
-import { ContainerListSchema, LogQuerySchema } from '@leengine/common';
+import { ContainerListSchema, ExecRequestSchema, ExecResultSchema, LogQuerySchema } from '@leengine/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../http/authHook.ts';
@@ -29,6 +29,23 @@ export function containerRoutes(services: Services): FastifyPluginAsyncZod {
         },
       },
       async (request) => containers.list(callerOf(request), request.params.name),
+    );
+    app.post(
+      '/applications/:name/cells/:cell/containers/:pod/exec',
+      {
+        schema: {
+          tags,
+          summary:
+            'Run a command in a container, as kubectl exec (no shell unless you run one, no TTY, no stdin): its exit code, stdout and stderr (role exec; recorded in the activity feed)',
+          params: LogParams,
+          body: ExecRequestSchema,
+          response: { 200: ExecResultSchema, ...problems(...AUTHENTICATED, 503) },
+        },
+      },
+      async (request) => {
+        const { name, cell, pod } = request.params;
+        return containers.exec(callerOf(request), name, cell, pod, request.body);
+      },
     );
     app.get(
       '/applications/:name/cells/:cell/containers/:pod/logs',

@@ -1,23 +1,42 @@
 import type { Readable } from 'node:stream';
-import { type ContainerList, NotFoundError, UnavailableError } from '@leengine/common';
+import {
+  type ContainerList,
+  type ExecRequest,
+  type ExecResult,
+  InputError,
+  NotFoundError,
+  UnavailableError,
+} from '@leengine/common';
 import { statusCode } from '@leengine/kube';
+import type { ActivityService } from '../activity/activityService.ts';
 import { loadApplication } from '../applications/loadApplication.ts';
 import { placementsOf } from '../applications/placementStore.ts';
 import type { Caller } from '../auth/caller.ts';
-import type { Database } from '../db/database.ts';
+import type { Database, Queryable } from '../db/database.ts';
 import type { CellAccess } from '../runtime/cellAccess.ts';
 
 /** What runs of an application right now, read from its cells: containers and their logs. */
+/** Output kept per stream of a command run in a container. */
+const EXEC_MAX_BYTES = 1024 * 1024;
+
+interface ContainerServiceDeps {
+  db: Database;
+  cells: CellAccess;
+  activity: ActivityService;
+}
+
 export class ContainerService {
   readonly #db: Database;
   readonly #cells: CellAccess;
+  readonly #activity: ActivityService;
 
-  private constructor(deps: { db: Database; cells: CellAccess }) {
+  private constructor(deps: ContainerServiceDeps) {
     this.#db = deps.db;
     this.#cells = deps.cells;
+    this.#activity = deps.activity;
   }
 
-  static create(deps: { db: Database; cells: CellAccess }): ContainerService {
+  static create(deps: ContainerServiceDeps): ContainerService {
     return new ContainerService(deps);
   }
 
@@ -73,9 +92,50 @@ export class ContainerService {
     }
   }
 
+  /**
+   * Runs a command in a container (role exec, Master and up), as `kubectl exec`. Who
+   * ran what, where, is recorded in the activity feed before the command starts; the
+   * run itself holds no transaction.
+   */
+  async exec(
+    caller: Caller,
+    application: string,
+    cell: string,
+    pod: string,
+    input: ExecRequest,
+  ): Promise<ExecResult> {
+    const client = await this.#activity.change(
+      caller,
+      'exec',
+      { cell, pod, command: input.command },
+      async (tx, setTarget) => {
+        const { row } = await loadApplication(tx, caller, application, 'exec', setTarget);
+        return this.#placedClient(tx, row.id, application, cell);
+      },
+    );
+    try {
+      return await client.exec(application, pod, input.command, {
+        timeoutMs: input.timeoutSeconds * 1000,
+        maxBytes: EXEC_MAX_BYTES,
+      });
+    } catch (error) {
+      const status = statusCode(error) ?? (error as { statusCode?: number }).statusCode;
+      if (status === 400) {
+        throw new InputError(`the command could not run: ${(error as Error).message}`, [
+          { in: 'body', path: 'command', message: `could not run: ${(error as Error).message}` },
+        ]);
+      }
+      throw this.#error(error, application, cell, pod);
+    }
+  }
+
   async #client(caller: Caller, application: string, cell: string) {
     const { row } = await loadApplication(this.#db, caller, application, 'logs');
-    const placed = (await placementsOf(this.#db, row.id)).some((p) => p.cell === cell);
+    return this.#placedClient(this.#db, row.id, application, cell);
+  }
+
+  async #placedClient(q: Queryable, applicationId: number, application: string, cell: string) {
+    const placed = (await placementsOf(q, applicationId)).some((p) => p.cell === cell);
     if (!placed) throw new NotFoundError(`${application} does not run in cell "${cell}"`);
     const client = this.#cells.client(cell);
     if (!client) throw new UnavailableError(`cell ${cell} is not connected`);

@@ -190,8 +190,44 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
       async () => (await logRequestsDone(podCell)) === doneBefore + 1,
       30_000,
     );
+    // Exec, as kubectl exec: the arguments as given (no shell reads them unless the
+    // command is one), exit code, stdout and stderr; a timeout; recorded in the activity.
+    const execPath = `/api/v1/applications/shop/cells/${pod.cell}/containers/${pod.name}/exec`;
+    const ran = await alice.post(execPath, {
+      command: ['sh', '-c', 'echo "mode=$MODE"; echo oops >&2; exit 3'],
+    });
+    assert.equal(ran.status, 200, JSON.stringify(ran.body));
+    assert.deepEqual(
+      [ran.body.exitCode, ran.body.stdout, ran.body.stderr, ran.body.timedOut, ran.body.truncated],
+      [3, 'mode=one\n', 'oops\n', false, false],
+    );
+    const literal = await alice.post(execPath, { command: ['echo', '$MODE; rm -rf / `id`'] });
+    assert.deepEqual([literal.body.exitCode, literal.body.stdout], [0, '$MODE; rm -rf / `id`\n']);
+    const slow = await alice.post(execPath, { command: ['sleep', '20'], timeoutSeconds: 1 });
+    assert.deepEqual([slow.status, slow.body.timedOut, slow.body.exitCode], [200, true, null]);
+    assert.ok(slow.body.durationMs >= 1000 && slow.body.durationMs < 10_000, `${slow.body.durationMs} ms`);
+    const missing = await alice.post(execPath, { command: ['/no/such/program'] });
+    assert.equal(missing.status, 400, JSON.stringify(missing.body));
+    assert.equal(missing.body.errors[0].path, 'command');
+    for (const bad of [
+      { command: [] },
+      { command: ['echo', 'a\u0000b'] },
+      { command: ['true'], timeoutSeconds: 0 },
+    ]) {
+      const refused = await alice.post(execPath, bad);
+      assert.equal(refused.status, 400, JSON.stringify(bad));
+    }
+    assert.equal(
+      (
+        await alice.post('/api/v1/applications/shop/cells/life-a/containers/nobody/exec', {
+          command: ['true'],
+        })
+      ).status,
+      404,
+    );
     const gina = await core.user('gina');
     await alice.post('/api/v1/applications/shop/members', { username: 'gina', role: 'guest' });
+    assert.equal((await gina.post(execPath, { command: ['true'] })).status, 403, 'a Guest may not exec');
     assert.equal((await gina.get(`${logsPath}?tail=5`)).status, 403, 'a Guest may not read logs');
     assert.equal((await gina.get('/api/v1/applications/shop/containers')).status, 200);
 
@@ -380,10 +416,19 @@ test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll 
     }
 
     // Activity and statistics count deploys, scalings and the rollback.
-    const activity = (await alice.get('/api/v1/applications/shop/activity')).body.items as Json[];
+    const activity = (await alice.get('/api/v1/applications/shop/activity?limit=100')).body.items as Json[];
     assert.deepEqual(
-      activity.map((x) => x.action).filter((x) => x !== 'create' && x !== 'add-member'),
+      activity.map((x) => x.action).filter((x) => !['create', 'add-member', 'exec'].includes(x)),
       ['rollback', 'scale', 'scale', 'deploy', 'deploy'],
+    );
+    const execs = activity.filter((x) => x.action === 'exec');
+    assert.ok(
+      execs.some((x) => x.result === 'succeeded' && x.params.command.join(' ') === 'sleep 20'),
+      `the commands run are recorded: ${JSON.stringify(execs.map((x) => [x.result, x.params]))}`,
+    );
+    assert.ok(
+      execs.some((x) => x.result === 'failed' && x.actor === 'gina'),
+      "gina's refused exec is recorded",
     );
     const deployRecord = activity.find((x) => x.action === 'deploy');
     assert.ok(!JSON.stringify(deployRecord).includes('s3cret'), 'no secret in the activity record');
