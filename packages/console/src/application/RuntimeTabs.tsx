@@ -13,6 +13,7 @@ import { Field, FormError } from '../components/Field.tsx';
 import { Paged } from '../components/Paged.tsx';
 import { PagedTable, Table } from '../components/Table.tsx';
 import { useApi } from '../useApi.ts';
+import { ContainerExec } from './ContainerExec.tsx';
 import { ContainerLog } from './ContainerLog.tsx';
 import { OperationView } from './OperationView.tsx';
 
@@ -179,8 +180,8 @@ function ScaleDialog(props: {
   );
 }
 
-/** The containers the seed's operators troubleshoot by: cell, node, IP, state; logs. */
-export function ContainersTab(props: { application: string; canReadLogs: boolean }) {
+/** The containers the seed's operators troubleshoot by: cell, node, IP, state; logs; exec. */
+export function ContainersTab(props: { application: string; canReadLogs: boolean; canExec: boolean }) {
   const base = `/applications/${seg(props.application)}`;
   const list = useApi<ContainerList>(`${base}/containers`);
   const reload = list.reload;
@@ -191,6 +192,7 @@ export function ContainersTab(props: { application: string; canReadLogs: boolean
   }, [reload]);
   const [log, setLog] = useState<{ cell: string; pod: string } | null>(null);
   const showLog = (cell: string, pod: string) => setLog({ cell, pod });
+  const [exec, setExec] = useState<{ cell: string; pod: string } | null>(null);
   return (
     <div>
       {list.data?.unreachableCells.map((c) => (
@@ -216,7 +218,7 @@ export function ContainersTab(props: { application: string; canReadLogs: boolean
           'Status',
           'Restarts',
           'Started',
-          { hidden: 'Logs' },
+          { hidden: 'Logs and exec' },
         ]}
         row={(c) => (
           <tr key={`${c.cell}/${c.name}`} data-ready={c.ready}>
@@ -243,6 +245,16 @@ export function ContainersTab(props: { application: string; canReadLogs: boolean
                 >
                   Logs
                 </button>
+              ) : null}{' '}
+              {props.canExec ? (
+                <button
+                  type="button"
+                  className="link"
+                  aria-label={`run a command in ${c.name}`}
+                  onClick={() => setExec({ cell: c.cell, pod: c.name })}
+                >
+                  Exec
+                </button>
               ) : null}
             </td>
           </tr>
@@ -255,6 +267,15 @@ export function ContainersTab(props: { application: string; canReadLogs: boolean
           cell={log.cell}
           pod={log.pod}
           onClose={() => setLog(null)}
+        />
+      ) : null}
+      {exec ? (
+        <ContainerExec
+          key={`${exec.cell}/${exec.pod}`}
+          base={base}
+          cell={exec.cell}
+          pod={exec.pod}
+          onClose={() => setExec(null)}
         />
       ) : null}
     </div>

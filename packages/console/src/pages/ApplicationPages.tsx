@@ -110,7 +110,11 @@ export function ApplicationPage() {
           id: 'containers',
           title: 'Containers',
           render: (access) => (
-            <ContainersTab application={name} canReadLogs={access.actions.includes('logs')} />
+            <ContainersTab
+              application={name}
+              canReadLogs={access.actions.includes('logs')}
+              canExec={access.actions.includes('exec')}
+            />
           ),
         },
         { id: 'events', title: 'Events', render: () => <EventsTab application={name} /> },

@@ -265,6 +265,26 @@ test('containers and events of the application', async () => {
   await page.getByRole('button', { name: 'Close log' }).click();
   await page.waitForSelector('pre.log', { state: 'detached' });
 
+  // Exec: a line through the container's shell; its exit code and output, then an empty
+  // command refused before sending.
+  await page
+    .locator('table.containers tbody tr')
+    .first()
+    .getByRole('button', { name: /run a command in/ })
+    .click();
+  const run = page.getByRole('form', { name: /run a command in/ });
+  await run.getByLabel('Command').fill('echo "served by $(hostname)"; exit 2');
+  await run.getByRole('button', { name: 'Run' }).click();
+  const result = page.locator('.exec-result[data-exit-code="2"]');
+  await result.waitFor(WAIT);
+  assert.match((await result.locator('pre[data-stream="stdout"]').textContent()) ?? '', /^served by \S+\n$/);
+  await shot(page, 'application-exec');
+  await run.getByLabel('Command').fill('');
+  await run.getByRole('button', { name: 'Run' }).click();
+  await run.locator('.field-error').waitFor();
+  await page.getByRole('button', { name: 'Close', exact: true }).click();
+  await run.waitFor({ state: 'detached' });
+
   await tab(page, 'Events');
   await page.waitForSelector('table.events tbody tr');
   const reasons = await page.$$eval('table.events tbody td:nth-child(4)', (tds) =>
@@ -496,6 +516,11 @@ test('a member with a narrower role sees the page without the actions their role
     await tab(bob, 'Containers');
     await bob.waitForSelector('table.containers tbody tr');
     assert.ok((await bob.getByRole('button', { name: /logs of/ }).count()) > 0, 'reporters read logs');
+    assert.equal(
+      await bob.getByRole('button', { name: /run a command in/ }).count(),
+      0,
+      'no exec below Master',
+    );
     await tab(bob, 'Activity');
     await bob.waitForSelector('table.activity tbody tr');
     // No boss console for bob.
