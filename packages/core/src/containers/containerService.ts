@@ -52,6 +52,13 @@ export class ContainerService {
           result.unreachableCells.push({ cell: p.cell, error: 'not connected' });
           return;
         }
+        // A cell the health check found unreachable is not asked (it may hold the request
+        // until the deadline): it is named at once, with why.
+        const health = this.#cells.health(p.cell);
+        if (health.state === 'unreachable') {
+          result.unreachableCells.push({ cell: p.cell, error: `unreachable: ${health.message}` });
+          return;
+        }
         try {
           result.items.push(...(await client.containers(row.name)));
         } catch (error) {

@@ -77,6 +77,37 @@ test('a cell whose apiserver stops during a deploy catches up when it returns; a
       return cell.health.state === 'healthy';
     });
 
+    // A frozen apiserver (it takes connections and never answers): once the health check
+    // finds it unreachable, the containers list names it at once instead of waiting on it.
+    // (The testbed keeps the restarted apiserver in its place in `processes`.)
+    const apiserver = cellB?.processes.find((p) => p.component.endsWith('/kube-apiserver'));
+    assert.ok(apiserver, 'the cell runs a kube-apiserver');
+    process.kill(apiserver.pid, 'SIGSTOP');
+    try {
+      await until('conv-b unreachable while frozen', async () => {
+        const cell = (await core.admin.get('/api/v1/regions/test/cells/conv-b')).body;
+        return cell.health.state === 'unreachable' ? cell : undefined;
+      });
+      const asked = Date.now();
+      const listed = (await alice.get('/api/v1/applications/api/containers')).body;
+      assert.ok(Date.now() - asked < 2000, `answered in ${Date.now() - asked} ms`);
+      assert.deepEqual(
+        listed.unreachableCells.map((c: Json) => c.cell),
+        ['conv-b'],
+      );
+      assert.match(listed.unreachableCells[0].error, /^unreachable: /);
+      assert.ok(
+        listed.items.some((c: Json) => c.cell === 'conv-a'),
+        "conv-a's containers are listed",
+      );
+    } finally {
+      process.kill(apiserver.pid, 'SIGCONT');
+    }
+    await until('conv-b healthy again', async () => {
+      const cell = (await core.admin.get('/api/v1/regions/test/cells/conv-b')).body;
+      return cell.health.state === 'healthy';
+    });
+
     // A core that stops in the middle of an upgrade: the next one picks it up from the database.
     const v3 = await alice.post('/api/v1/applications/api/versions', httpboxVersion(region, { env: [] }));
     assert.equal(v3.status, 202);
