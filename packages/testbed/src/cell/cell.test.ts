@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,8 +114,23 @@ test('two cells run real pods: Ready on the real kubelet, reachable by pod IP, r
     assert.equal(existsSync(cell.dir), false);
     assert.equal(existsSync(`/sys/class/net/${bridge}`), false);
     assert.equal(podNamespacesIn(cell.podSubnet?.cidr ?? ''), 0, 'no pod network namespace is left');
+    assert.equal(cell.cgroups.length, 2);
+    assert.deepEqual(cell.cgroups.flatMap(cgroupsNamed), [], 'no cgroup is left, the unified one included');
   }
 });
+
+/** Cgroup dirs of this name, in every hierarchy (the hybrid unified one too). */
+function cgroupsNamed(name: string): string[] {
+  const root = '/sys/fs/cgroup';
+  const hierarchies = existsSync(join(root, 'cgroup.controllers'))
+    ? [root]
+    : readdirSync(root).map((d) => join(root, d));
+  return hierarchies.flatMap((h) =>
+    (existsSync(h) && statSync(h).isDirectory() ? readdirSync(h) : [])
+      .filter((d) => d === name)
+      .map((d) => join(h, d)),
+  );
+}
 
 test('kubectl works with the written kubeconfig: nodes, pods, apply of a Deployment', async () => {
   // The `kubectl` on PATH, as scripts/setup.sh guarantees one (Debian's kubernetes-client

@@ -77,6 +77,11 @@ export interface CellHandle extends ComponentHandle {
   /** The real node, if started. */
   readonly node: RealNode | undefined;
   readonly podSubnet: PodSubnet | undefined;
+  /**
+   * The cgroups of a cell with a real node: its kubelet's cgroup root (pods) and
+   * `<that>-node` (kubelet, containerd); removed when the cell stops.
+   */
+  readonly cgroups: readonly string[];
   readonly fakeNodes: string[];
   readonly images: CellImages | undefined;
   /** All the cell's processes, first started first. */
@@ -260,6 +265,7 @@ async function startCellOnce(options: CellOptions): Promise<CellHandle> {
       kubeconfig: plane.adminKubeconfig,
       node,
       podSubnet: subnet,
+      cgroups: nodes === 1 ? [podCgroup, nodeCgroup] : [],
       fakeNodes,
       images,
       processes: started,

@@ -41,9 +41,20 @@ export function createCgroup(name: string): void {
   }
 }
 
-/** Removes a cgroup tree bottom-up (empty cgroups only: processes must be gone). */
+/**
+ * Removes a cgroup tree bottom-up (empty cgroups only: processes must be gone), in every
+ * hierarchy, and in hybrid mode also in the unified one: testbed does not create it
+ * there, but the kubelet and runc do (`<name>/kubepods/...`).
+ */
 export function removeCgroup(name: string): void {
-  for (const hierarchy of hierarchies()) removeTree(join(hierarchy, name));
+  for (const dir of cgroupDirs(name)) removeTree(dir);
+}
+
+/** Where a cgroup of this name may exist: every hierarchy, the hybrid unified one too. */
+export function cgroupDirs(name: string): string[] {
+  const unified = join(CGROUP_ROOT, 'unified');
+  const extra = !isV2() && existsSync(join(unified, 'cgroup.controllers')) ? [unified] : [];
+  return [...hierarchies(), ...extra].map((h) => join(h, name)).filter((d) => existsSync(d));
 }
 
 function removeTree(dir: string): void {
