@@ -62,11 +62,26 @@ async function killContainer(client: CellClient, pod: string): Promise<void> {
   const { stdout } = await promisify(execFile)('find', ['/sys/fs/cgroup', '-type', 'd', '-name', `*${id}*`]);
   const dirs = stdout.split('\n').filter(Boolean);
   assert.ok(dirs.length > 0, `a cgroup for container ${id}`);
+  let killed = 0;
   for (const dir of dirs) {
-    for (const pid of readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean)) {
-      process.kill(Number(pid), 'SIGKILL');
+    // A cgroup can go between find and read (ENOENT, or ENODEV while it is removed).
+    let procs: string;
+    try {
+      procs = readFileSync(`${dir}/cgroup.procs`, 'utf8');
+    } catch (error) {
+      if (['ENOENT', 'ENODEV'].includes((error as NodeJS.ErrnoException).code ?? '')) continue;
+      throw error;
+    }
+    for (const pid of procs.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+        killed++;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
     }
   }
+  assert.ok(killed > 0, `killed a process of container ${id} (cgroups: ${dirs.join(', ')})`);
 }
 
 test('on two real cells: deploy v1, gray upgrade to v2, scale up and down, roll back to v1, delete; containers, events, activity and statistics follow', async () => {
