@@ -1,48 +1,38 @@
 import { CreateCellSchema, CreateRegionSchema } from '@leengine/common';
-import { useState } from 'react';
 import { api, seg } from '../api.ts';
-import { Field, FormError } from '../components/Field.tsx';
-import { useSubmit } from '../components/useSubmit.ts';
+import { Field } from '../components/Field.tsx';
+import { FormSubmit } from '../components/FormSubmit.tsx';
+import { useForm } from '../components/useForm.ts';
+
+type Form = ReturnType<typeof useForm>;
+
+/** A text input bound to one field of a `useForm` form. */
+function TextField(props: { form: Form; name: string; label: string; hint?: string }) {
+  const { form, name } = props;
+  return (
+    <Field label={props.label} error={form.errors[name]} {...(props.hint ? { hint: props.hint } : {})}>
+      <input
+        name={name}
+        value={String(form.values[name] ?? '')}
+        onChange={(e) => form.set(name, e.target.value)}
+      />
+    </Field>
+  );
+}
 
 /** Creates a region (admins): a name and a description; cells are added to it after. */
 export function NewRegion(props: { onSaved: () => void }) {
-  const empty = { name: '', description: '' };
-  const [values, setValues] = useState(empty);
-  const { errors, formError, busy, send } = useSubmit();
-  const submit = () =>
-    send(CreateRegionSchema, values, async (input) => {
-      await api.post('/regions', input);
-      setValues(empty);
-      props.onSaved();
-    });
+  const form = useForm(CreateRegionSchema, { name: '', description: '' });
   return (
     <form
       className="inline"
       aria-label="new region"
       noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
+      onSubmit={form.submitNew((input) => api.post('/regions', input), props.onSaved)}
     >
-      <Field label="Region name" error={errors.name}>
-        <input
-          name="region-name"
-          value={values.name}
-          onChange={(e) => setValues({ ...values, name: e.target.value })}
-        />
-      </Field>
-      <Field label="Description" error={errors.description}>
-        <input
-          name="region-description"
-          value={values.description}
-          onChange={(e) => setValues({ ...values, description: e.target.value })}
-        />
-      </Field>
-      <button type="submit" disabled={busy}>
-        Create region
-      </button>
-      <FormError error={formError} />
+      <TextField form={form} name="name" label="Region name" />
+      <TextField form={form} name="description" label="Description" />
+      <FormSubmit label="Create region" form={form} />
     </form>
   );
 }
@@ -54,46 +44,26 @@ export function NewRegion(props: { onSaved: () => void }) {
  * shown again.
  */
 export function AddCell(props: { region: string; onSaved: () => void }) {
-  const empty = { name: '', description: '', kubeconfig: '' };
-  const [values, setValues] = useState(empty);
-  const { errors, formError, busy, send } = useSubmit();
-  const submit = () =>
-    send(CreateCellSchema, values, async (input) => {
-      await api.post(`/regions/${seg(props.region)}/cells`, input);
-      setValues(empty);
-      props.onSaved();
-    });
+  const form = useForm(CreateCellSchema, { name: '', description: '', kubeconfig: '' });
   return (
     <form
       className="add-cell"
       aria-label={`add a cell to ${props.region}`}
       noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
+      onSubmit={form.submitNew(
+        (input) => api.post(`/regions/${seg(props.region)}/cells`, input),
+        props.onSaved,
+      )}
     >
-      <Field label="Cell name" error={errors.name}>
-        <input
-          name="cell-name"
-          value={values.name}
-          onChange={(e) => setValues({ ...values, name: e.target.value })}
-        />
-      </Field>
-      <Field label="Description" error={errors.description}>
-        <input
-          name="cell-description"
-          value={values.description}
-          onChange={(e) => setValues({ ...values, description: e.target.value })}
-        />
-      </Field>
-      <Field label="Kubeconfig" error={errors.kubeconfig} hint="paste it, or choose the file below">
+      <TextField form={form} name="name" label="Cell name" />
+      <TextField form={form} name="description" label="Description" />
+      <Field label="Kubeconfig" error={form.errors.kubeconfig} hint="paste it, or choose the file below">
         <textarea
-          name="cell-kubeconfig"
+          name="kubeconfig"
           rows={4}
           spellCheck={false}
-          value={values.kubeconfig}
-          onChange={(e) => setValues({ ...values, kubeconfig: e.target.value })}
+          value={String(form.values.kubeconfig ?? '')}
+          onChange={(e) => form.set('kubeconfig', e.target.value)}
         />
       </Field>
       <input
@@ -101,13 +71,10 @@ export function AddCell(props: { region: string; onSaved: () => void }) {
         aria-label={`kubeconfig file for a cell of ${props.region}`}
         onChange={(e) => {
           const file = e.target.files?.[0];
-          if (file) void file.text().then((kubeconfig) => setValues((v) => ({ ...v, kubeconfig })));
+          if (file) void file.text().then((text) => form.set('kubeconfig', text));
         }}
       />
-      <button type="submit" disabled={busy}>
-        Add cell
-      </button>
-      <FormError error={formError} />
+      <FormSubmit label="Add cell" form={form} />
     </form>
   );
 }
