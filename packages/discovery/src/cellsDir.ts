@@ -15,14 +15,17 @@ const SUFFIX = '.kubeconfig';
  * rename it over the old one). A file that is not a usable kubeconfig is skipped and
  * named in `errors`.
  */
-export function readCellsDir(dir: string): { cells: DiscoveryCell[]; errors: string[] } {
+export function readCellsDir(dir: string): {
+  cells: DiscoveryCell[];
+  errors: { cell: string; error: string }[];
+} {
   const cells: DiscoveryCell[] = [];
-  const errors: string[] = [];
+  const errors: { cell: string; error: string }[] = [];
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith(SUFFIX)) continue;
     const name = file.slice(0, -SUFFIX.length);
     if (!CELL_NAME.test(name)) {
-      errors.push(`${file}: the cell name must be a DNS label`);
+      errors.push({ cell: name, error: `${file}: the cell name must be a DNS label` });
       continue;
     }
     try {
@@ -32,7 +35,7 @@ export function readCellsDir(dir: string): { cells: DiscoveryCell[]; errors: str
       if (!kubeConfig.getCurrentCluster()) throw new Error('no current cluster');
       cells.push({ name, kubeConfig, fingerprint: createHash('sha256').update(text).digest('hex') });
     } catch (error) {
-      errors.push(`${file}: ${(error as Error).message}`);
+      errors.push({ cell: name, error: `${file}: ${(error as Error).message}` });
     }
   }
   return { cells, errors };
@@ -97,11 +100,10 @@ export class CellsDirWatch {
         return;
       }
       const next = new Map(read.cells.map((c) => [c.name, c]));
-      for (const error of read.errors) {
+      for (const { cell, error } of read.errors) {
         this.#log.warn({ dir: this.#dir, error }, 'cell file skipped');
-        const name = error.slice(0, error.indexOf(SUFFIX));
-        const kept = this.#last.get(name);
-        if (kept && !next.has(name)) next.set(name, kept);
+        const kept = this.#last.get(cell);
+        if (kept && !next.has(cell)) next.set(cell, kept);
       }
       const same =
         next.size === this.#last.size &&

@@ -99,13 +99,13 @@ class DeadlineKubeConfig extends KubeConfig {
 /** Access to one cell's apiserver for what LeEngine manages there. */
 export class CellClient {
   readonly cell: string;
-  readonly config: KubeConfig;
+  readonly config: DeadlineKubeConfig;
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly objects: KubernetesObjectApi;
   readonly #version: VersionApi;
 
-  private constructor(cell: string, config: KubeConfig) {
+  private constructor(cell: string, config: DeadlineKubeConfig) {
     this.cell = cell;
     this.config = config;
     this.core = config.makeApiClient(CoreV1Api);
@@ -324,8 +324,7 @@ export class CellClient {
     );
     const options: RequestOptions = { method: 'GET', headers: {} };
     await this.config.applyToHTTPSOptions(options);
-    const answerMs =
-      this.config instanceof DeadlineKubeConfig ? this.config.requestTimeoutMs : CELL_REQUEST_TIMEOUT_MS;
+    const answerMs = this.config.requestTimeoutMs;
     return new Promise((resolve, reject) => {
       // The deadline covers the answer's start only: a followed log may then stay quiet for hours.
       const deadline = setTimeout(() => {

@@ -15,7 +15,6 @@ import type { Caller } from '../auth/caller.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import type { CellAccess } from '../runtime/cellAccess.ts';
 
-/** What runs of an application right now, read from its cells: containers and their logs. */
 /** Output kept per stream of a command run in a container. */
 const EXEC_MAX_BYTES = 1024 * 1024;
 
@@ -25,6 +24,7 @@ interface ContainerServiceDeps {
   activity: ActivityService;
 }
 
+/** What runs of an application right now, read from its cells: containers, logs, exec. */
 export class ContainerService {
   readonly #db: Database;
   readonly #cells: CellAccess;
@@ -126,7 +126,7 @@ export class ContainerService {
         maxBytes: EXEC_MAX_BYTES,
       });
     } catch (error) {
-      const status = statusCode(error) ?? (error as { statusCode?: number }).statusCode;
+      const status = statusCode(error);
       if (status === 400) {
         throw new InputError(`the command could not run: ${(error as Error).message}`, [
           { in: 'body', path: 'command', message: `could not run: ${(error as Error).message}` },
@@ -150,7 +150,7 @@ export class ContainerService {
   }
 
   #error(error: unknown, application: string, cell: string, pod: string): Error {
-    const status = statusCode(error) ?? (error as { statusCode?: number }).statusCode;
+    const status = statusCode(error);
     if (status === 404 || status === 400) {
       return new NotFoundError(
         `container ${pod} of ${application} not found in ${cell} (or it has no log yet)`,
